@@ -1,0 +1,261 @@
+"""The real process over stdio, launched as a host launches it: `uv run heartbeat.py`."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import (
+    INITIALIZED,
+    LEGACY_VERSIONS,
+    MODERN_VERSION,
+    PROJECT_DIR,
+    REPLY_TIMEOUT,
+    StdioServer,
+    call_request,
+    initialize_request,
+)
+
+GREETING = "Hello Ada, my heart beats for you!"
+PARSE_ERROR = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {"code": -32700, "message": "Parse error: each line must be one JSON-RPC message"},
+}
+
+
+def envelope(**params: Any) -> dict[str, Any]:
+    """Params carrying the 2026-07-28 per-request `_meta` envelope."""
+    return {
+        **params,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+            "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": {},
+        },
+    }
+
+
+def assert_clean_exit(process: StdioServer) -> None:
+    assert process.wait() == 0
+    assert b"Traceback" not in process.stderr, process.stderr.decode()
+
+
+@pytest.mark.parametrize("version", LEGACY_VERSIONS)
+def test_handshake_era_versions_are_served(stdio_server: StdioServer, version: str) -> None:
+    reply = stdio_server.initialize(version)
+    assert reply["result"]["protocolVersion"] == version
+    assert reply["result"]["serverInfo"]["name"] == "heartbeat"
+    assert "tools" in reply["result"]["capabilities"]
+    called = stdio_server.request(call_request(2, {"user": "Ada"}))
+    assert called["result"]["structuredContent"]["text"] == GREETING
+    assert json.loads(called["result"]["content"][0]["text"]) == called["result"]["structuredContent"]
+    stdio_server.close_stdin()
+    assert_clean_exit(stdio_server)
+    assert stdio_server.remaining_stdout() == []
+
+
+def test_stateless_2026_era_is_served(stdio_server: StdioServer) -> None:
+    discovered = stdio_server.request({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": envelope()})
+    assert MODERN_VERSION in discovered["result"]["supportedVersions"]
+    listed = stdio_server.request({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": envelope()})
+    assert [tool["name"] for tool in listed["result"]["tools"]] == ["get_heartbeat"]
+    called = stdio_server.request(
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": envelope(name="get_heartbeat", arguments={"user": "Ada"}),
+        }
+    )
+    assert called["result"]["structuredContent"]["text"] == GREETING
+    assert called["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "heartbeat"
+    stdio_server.close_stdin()
+    assert_clean_exit(stdio_server)
+
+
+def test_start_logs_one_line_to_stderr_and_nothing_to_stdout(stdio_server: StdioServer) -> None:
+    stdio_server.close_stdin()
+    assert_clean_exit(stdio_server)
+    assert stdio_server.remaining_stdout() == []
+    lines = stdio_server.stderr.decode().splitlines()
+    assert re.fullmatch(r"\S+ \S+ INFO heartbeat: heartbeat 1\.0\.0 serving MCP over stdio \(pid \d+\)", lines[0])
+    assert len(lines) == 2
+    assert lines[1].endswith("INFO heartbeat: stdin closed; exiting")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "got"), [("Ada", "string"), (["Ada"], "array"), (7, "number"), (True, "boolean")]
+)
+def test_non_object_arguments_are_tool_errors(stdio_server: StdioServer, arguments: Any, got: str) -> None:
+    stdio_server.initialize()
+    reply = stdio_server.request(call_request(2, arguments))
+    problem = f'arguments must be an object like {{"user": "Ada"}}, got {got}'
+    assert reply["result"] == {
+        "content": [{"type": "text", "text": f"Invalid arguments for get_heartbeat: {problem}."}],
+        "isError": True,
+    }
+
+
+def test_unknown_tool_is_a_json_rpc_invalid_params_error(stdio_server: StdioServer) -> None:
+    stdio_server.initialize()
+    reply = stdio_server.request(call_request(2, {"user": "Ada"}, name="no_such_tool"))
+    assert reply["error"]["code"] == -32602
+    assert reply["error"]["message"] == "Unknown tool: 'no_such_tool'. Available: 'get_heartbeat'"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"garbage",
+        b"\xff\xfe\xfd not utf-8",
+        b'{"jsonrpc": "2.0", "id": 1, "method": "ping"',
+        b"[]",
+        b'{"jsonrpc": "1.0", "id": 1, "method": "ping"}',
+        b'"' + b"x" * (3 * 1024 * 1024) + b'"',
+    ],
+    ids=["garbage", "invalid-utf8", "partial", "array", "wrong-version", "3MB-line"],
+)
+def test_a_line_that_is_not_json_rpc_gets_a_parse_error_and_the_server_goes_on(
+    stdio_server: StdioServer, line: bytes
+) -> None:
+    stdio_server.initialize()
+    stdio_server.write(line + b"\n")
+    assert stdio_server.read() == PARSE_ERROR
+    assert stdio_server.request({"jsonrpc": "2.0", "id": 7, "method": "ping"}) == {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "result": {},
+    }
+    assert stdio_server.request(call_request(8, {"user": "Ada"}))["result"]["isError"] is False
+    stdio_server.close_stdin()
+    assert_clean_exit(stdio_server)
+
+
+def test_a_multi_megabyte_user_is_a_tool_error_not_a_crash(stdio_server: StdioServer) -> None:
+    stdio_server.initialize()
+    reply = stdio_server.request(call_request(2, {"user": "x" * (4 * 1024 * 1024)}))
+    assert reply["result"]["isError"] is True
+    assert reply["result"]["content"][0]["text"].endswith("must be at most 200 characters, got 4194304.")
+
+
+def test_every_request_written_before_eof_is_answered() -> None:
+    process = StdioServer()
+    count = 300
+    batch = [initialize_request(), INITIALIZED] + [call_request(i, {"user": f"user {i}"}) for i in range(2, count + 2)]
+    process.write(b"".join(json.dumps(message).encode() + b"\n" for message in batch))
+    process.close_stdin()
+    assert_clean_exit(process)
+    replies = [json.loads(line) for line in process.remaining_stdout()]
+    assert sorted(reply["id"] for reply in replies) == list(range(1, count + 2))
+    calls = [reply for reply in replies if reply["id"] != 1]
+    assert all(reply["result"]["structuredContent"]["user"] == f"user {reply['id']}" for reply in calls)
+    assert sorted(reply["result"]["structuredContent"]["beat"] for reply in calls) == list(range(1, count + 1))
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signals_exit_zero_without_traceback(stdio_server: StdioServer, stop_signal: signal.Signals) -> None:
+    stdio_server.initialize()
+    stdio_server.process.send_signal(stop_signal)
+    assert_clean_exit(stdio_server)
+    assert f"stopping on {stop_signal.name}" in stdio_server.stderr.decode()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    arguments=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+        max_leaves=10,
+    ).filter(lambda value: not (isinstance(value, dict) and value.keys() == {"user"}))
+)
+def test_any_arguments_but_a_single_user_are_tool_errors_on_the_wire(
+    initialized_server: StdioServer, arguments: Any
+) -> None:
+    reply = initialized_server.request(call_request(2, arguments))
+    assert reply["result"]["isError"] is True, reply
+    assert reply["result"]["content"][0]["text"].startswith("Invalid arguments for get_heartbeat: ")
+
+
+@pytest.fixture(scope="module")
+def initialized_server() -> Any:
+    process = StdioServer()
+    process.initialize()
+    yield process
+    process.close_stdin()
+    assert_clean_exit(process)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "heartbeat.py", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=REPLY_TIMEOUT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_version_flag_prints_name_and_version() -> None:
+    done = run_cli("--version")
+    assert (done.returncode, done.stdout) == (0, "heartbeat 1.0.0\n")
+
+
+def test_help_describes_the_server() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0
+    assert "get_heartbeat" in done.stdout
+    assert "--log-level" in done.stdout
+
+
+def test_a_bad_log_level_is_refused_with_the_rule() -> None:
+    done = run_cli(env={"HEARTBEAT_LOG_LEVEL": "chatty"})
+    assert done.returncode == 2
+    assert "HEARTBEAT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'CHATTY'" in done.stderr
+    assert done.stdout == ""
+
+
+def test_debug_log_level_reaches_stderr_only() -> None:
+    done = subprocess.run(
+        [sys.executable, "heartbeat.py", "--log-level", "debug"],
+        cwd=PROJECT_DIR,
+        input=json.dumps(initialize_request()) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=REPLY_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert " DEBUG " in done.stderr
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [1]
+
+
+def test_started_in_a_terminal_it_says_what_it_waits_for() -> None:
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "heartbeat.py"],
+        cwd=PROJECT_DIR,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(terminal)
+    os.write(controller, b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n\x04')
+    stdout, stderr = process.communicate(timeout=REPLY_TIMEOUT)
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"waiting for JSON-RPC messages on stdin" in stderr
+    assert b"Ctrl-C" in stderr
+    assert json.loads(stdout.splitlines()[-1]) == {"jsonrpc": "2.0", "id": 1, "result": {}}

@@ -1,0 +1,150 @@
+"""get_heartbeat through the SDK's in-memory client, over both protocol eras."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+from mcp import Client, MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
+
+import heartbeat
+from tests.conftest import MODERN_VERSION
+
+pytestmark = pytest.mark.anyio
+
+
+def only_text(result: CallToolResult) -> str:
+    assert len(result.content) == 1
+    content = result.content[0]
+    assert isinstance(content, TextContent)
+    return content.text
+
+
+async def test_each_mode_speaks_its_era(client: Client) -> None:
+    expected = "2025-11-25" if client.mode == "legacy" else MODERN_VERSION
+    assert client.protocol_version == expected
+
+
+async def test_server_identifies_itself(client: Client) -> None:
+    if client.mode == "legacy":  # The 2026 era carries serverInfo per result, not at connect.
+        assert client.server_info is not None
+        assert (client.server_info.name, client.server_info.version) == ("heartbeat", heartbeat.VERSION)
+        assert client.server_info.title == "Heartbeat"
+    assert client.instructions is not None
+    assert "get_heartbeat" in client.instructions
+    assert client.server_capabilities.tools is not None
+
+
+async def test_lists_exactly_the_heartbeat_tool(client: Client) -> None:
+    listed = await client.list_tools()
+    assert [tool.name for tool in listed.tools] == ["get_heartbeat"]
+    tool = listed.tools[0]
+    assert tool.title == "Get heartbeat"
+    assert tool.description
+    assert tool.input_schema == {
+        "type": "object",
+        "properties": {
+            "user": {
+                "type": "string",
+                "description": "Who to greet: a name of 1 to 200 characters, not only spaces.",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": r"\S",
+            },
+        },
+        "required": ["user"],
+        "additionalProperties": False,
+    }
+    assert tool.output_schema == heartbeat.OUTPUT_SCHEMA
+    assert tool.output_schema is not None
+    assert set(tool.output_schema["required"]) == set(tool.output_schema["properties"])
+    assert tool.annotations is not None
+    assert tool.annotations.model_dump(exclude_none=True) == {
+        "read_only_hint": True,
+        "destructive_hint": False,
+        "idempotent_hint": True,
+        "open_world_hint": False,
+    }
+
+
+async def test_call_returns_the_greeting_as_structured_content_and_json_text(client: Client) -> None:
+    before = datetime.now(UTC)
+    result = await client.call_tool("get_heartbeat", {"user": "Ada"})
+    assert result.is_error is False
+    reply = result.structured_content
+    assert reply is not None
+    assert json.loads(only_text(result)) == reply
+    Draft202012Validator(heartbeat.OUTPUT_SCHEMA, format_checker=FormatChecker()).validate(reply)
+    assert reply["text"] == "Hello Ada, my heart beats for you!"
+    assert reply["user"] == "Ada"
+    assert reply["version"] == heartbeat.VERSION
+    assert reply["uptime_seconds"] >= 0
+    assert reply["server_time"].endswith("Z")
+    server_time = datetime.fromisoformat(reply["server_time"])
+    assert before - timedelta(seconds=1) <= server_time <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+async def test_beat_counts_successful_calls_only(client: Client) -> None:
+    first = await client.call_tool("get_heartbeat", {"user": "Ada"})
+    failed = await client.call_tool("get_heartbeat", {"user": ""})
+    second = await client.call_tool("get_heartbeat", {"user": "Ada"})
+    assert failed.is_error
+    assert first.structured_content is not None
+    assert second.structured_content is not None
+    assert second.structured_content["beat"] == first.structured_content["beat"] + 1
+
+
+BAD_ARGUMENTS: list[tuple[Any, str]] = [
+    (None, 'arguments must be an object like {"user": "Ada"}, got null'),
+    ({}, 'missing required argument "user"'),
+    ({"name": "Ada"}, 'missing required argument "user"'),
+    ({"user": 42}, '"user" must be of type string, got number'),
+    ({"user": None}, '"user" must be of type string, got null'),
+    ({"user": ["Ada"]}, '"user" must be of type string, got array'),
+    ({"user": {"first": "Ada"}}, '"user" must be of type string, got object'),
+    ({"user": True}, '"user" must be of type string, got boolean'),
+    ({"user": ""}, '"user" must not be empty'),
+    ({"user": " \t\n"}, '"user" must contain a character other than whitespace'),
+    ({"user": "x" * 201}, '"user" must be at most 200 characters, got 201'),
+    ({"user": "Ada", "mood": "happy"}, 'unexpected argument "mood"; the only accepted argument is "user"'),
+]
+
+
+@pytest.mark.parametrize(("arguments", "problem"), BAD_ARGUMENTS)
+async def test_bad_arguments_are_tool_errors_naming_field_and_rule(
+    client: Client, arguments: Any, problem: str
+) -> None:
+    result = await client.call_tool("get_heartbeat", arguments)
+    assert result.is_error is True
+    assert result.structured_content is None
+    assert only_text(result) == f"Invalid arguments for get_heartbeat: {problem}."
+
+
+async def test_longest_allowed_user_is_accepted(client: Client) -> None:
+    result = await client.call_tool("get_heartbeat", {"user": "x" * 200})
+    assert result.is_error is False
+
+
+async def test_unknown_tool_is_invalid_params_naming_the_tool(client: Client) -> None:
+    with pytest.raises(MCPError) as raised:
+        await client.call_tool("get_heartbeats", {"user": "Ada"})
+    assert raised.value.error.code == INVALID_PARAMS
+    assert raised.value.error.message == "Unknown tool: 'get_heartbeats'. Available: 'get_heartbeat'"
+
+
+async def test_unexpected_failure_is_a_generic_tool_error_with_details_only_in_the_log(
+    client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_reply(user: str) -> dict[str, Any]:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(heartbeat, "heartbeat_reply", broken_reply)
+    result = await client.call_tool("get_heartbeat", {"user": "Ada"})
+    assert result.is_error is True
+    assert only_text(result) == "get_heartbeat failed inside the server; the details are in the server's log."
+    assert "secret internal detail" in caplog.text
+    assert "Traceback" in caplog.text
