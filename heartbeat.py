@@ -11,19 +11,23 @@ import argparse
 import json
 import logging
 import os
+import shlex
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import mcp_types as types
 from jsonschema import Draft202012Validator, ValidationError
-from mcp import MCPError
+from mcp import Client, MCPError, StdioServerParameters, stdio_client
 from mcp.server import Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.stdio import stdio_server
@@ -325,6 +329,195 @@ def serve() -> None:
     logger.info("stdin closed; exiting")
 
 
+# Claude Desktop: install and check ------------------------------------------
+
+PROJECT_DIR = Path(__file__).resolve().parent
+CHECK_USER = "check"
+
+
+class SetupError(Exception):
+    """A problem `install` or `check` reports in one line, without a traceback."""
+
+
+def claude_folder() -> Path:
+    """Where Claude Desktop keeps its config on this OS."""
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Claude"
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "Claude"
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "Claude"
+
+
+def claude_logs() -> Path:
+    """Where Claude Desktop writes each server's log (mcp-server-<name>.log)."""
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Logs" / "Claude"
+    return claude_folder() / "logs"
+
+
+def uv_path() -> str:
+    """The absolute path of uv: GUI apps don't see the shell's PATH, so a bare "uv" fails."""
+    found = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV to its own binary.
+    if not found:
+        raise SetupError(
+            "uv not found. Install it (https://docs.astral.sh/uv/getting-started/installation/, "
+            "or: python3 -m pip install uv), then run this again."
+        )
+    return str(Path(found).resolve())
+
+
+def desktop_entry(uv: str, project_dir: str) -> dict[str, Any]:
+    """The `mcpServers` entry that starts this checkout the way hosts need it."""
+    return {"command": uv, "args": ["--directory", project_dir, "run", "heartbeat.py"]}
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The config's content ({} when absent or empty); refuses anything it could not merge into."""
+    try:
+        text = path.read_text(encoding="utf-8-sig") if path.exists() else ""  # Notepad may add a BOM.
+        config: Any = json.loads(text) if text.strip() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SetupError(f"{path} is not valid JSON ({error}); fix it or move it aside.") from None
+    if not isinstance(config, dict):
+        raise SetupError(f"{path} must hold a JSON object, not {json_type(config)}.")
+    if not isinstance(cast(dict[str, Any], config).get("mcpServers", {}), dict):
+        raise SetupError(f'{path}: "mcpServers" must be an object.')
+    return cast(dict[str, Any], config)
+
+
+def write_config(path: Path, config: dict[str, Any]) -> Path | None:
+    """Replace the file atomically, keeping its permissions; return the backup of the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backup = None
+    if path.exists():
+        backup = path.with_name(f"{path.name}.{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.bak")
+        shutil.copy2(path, backup)
+    descriptor, new = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(config, file, indent=2, ensure_ascii=False)
+            file.write("\n")
+            file.flush()
+            os.fsync(file.fileno())
+        if backup:
+            shutil.copymode(backup, new)
+        os.replace(new, path)
+    except BaseException:
+        Path(new).unlink(missing_ok=True)
+        raise
+    return backup
+
+
+def install(config_path: Path, name: str, dry_run: bool) -> None:
+    """Add or update this server's entry in Claude Desktop's config, losing nothing."""
+    target = Path(os.path.realpath(config_path))  # Write through a symlinked config, not over it.
+    try:
+        config = read_config(target)
+        entry = desktop_entry(uv_path(), str(PROJECT_DIR))
+    except SetupError as error:
+        raise SetupError(f"{error} Nothing was written.") from None
+    servers: dict[str, Any] = config.setdefault("mcpServers", {})
+    found: Any = servers.get(name)
+    current = cast(dict[str, Any], found) if isinstance(found, dict) else None
+    if current is not None and {key: current.get(key) for key in entry} == entry:
+        print(f'"{name}" in {target} is already up to date; nothing was written.')
+        return
+    if dry_run:
+        print(f"Would write to {target}:")
+        print(json.dumps({name: entry}, indent=2, ensure_ascii=False))
+        return
+    servers[name] = {**(current or {}), **entry}
+    backup = write_config(target, config)
+    print(f'{"Updated" if found is not None else "Added"} "{name}" in {target}.')
+    if backup:
+        print(f"The previous file is saved as {backup}.")
+    print("Fully quit Claude Desktop (not just its window) and start it again to load it.")
+    print(f"Its log for this server: {claude_logs() / f'mcp-server-{name}.log'}")
+
+
+def configured_entry(config_path: Path, name: str) -> tuple[dict[str, Any], str]:
+    """The entry Claude Desktop would run for `name`, and where it comes from."""
+    servers: dict[str, Any] = read_config(config_path).get("mcpServers", {})
+    entry: Any = servers.get(name)
+    if isinstance(entry, dict) and isinstance(cast(dict[str, Any], entry).get("command"), str):
+        return cast(dict[str, Any], entry), str(config_path)
+    return desktop_entry(uv_path(), str(PROJECT_DIR)), "the entry install would write"
+
+
+async def check(config_path: Path, name: str, seconds: float) -> dict[str, Any]:
+    """Start the server as Claude Desktop would, call the tool once, and report what happened."""
+    entry, source = configured_entry(config_path, name)
+    command: list[str] = [entry["command"], *entry.get("args", [])]
+    report: dict[str, Any] = {"ok": False, "command": command, "source": source}
+    parameters = StdioServerParameters(command=command[0], args=command[1:], env=entry.get("env"))
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as server_log:
+        started = time.perf_counter()
+        try:
+            with anyio.fail_after(seconds):
+                async with Client(stdio_client(parameters, errlog=server_log), mode="legacy") as client:
+                    report["protocol_version"] = client.protocol_version
+                    info = client.server_info
+                    report["server"] = f"{info.name} {info.version}" if info else None
+                    report["startup_ms"] = round((time.perf_counter() - started) * 1000, 1)
+                    tools = [tool.name for tool in (await client.list_tools()).tools]
+                    if TOOL_NAME not in tools:
+                        raise SetupError(f"the server lists {tools}, not {TOOL_NAME}")
+                    sent = time.perf_counter()
+                    result = await client.call_tool(TOOL_NAME, {"user": CHECK_USER})
+                    report["round_trip_ms"] = round((time.perf_counter() - sent) * 1000, 2)
+            reply: dict[str, Any] = result.structured_content or {}
+            report["greeting"] = reply.get("text")
+            if result.is_error or reply.get("text") != f"Hello {CHECK_USER}, my heart beats for you!":
+                raise SetupError(f"wrong reply to {TOOL_NAME}: {result.model_dump_json(exclude_none=True)[:300]}")
+            report["ok"] = True
+        except TimeoutError:
+            report["error"] = f"no complete answer within {seconds:g} s"
+        except SetupError as error:
+            report["error"] = str(error)
+        except Exception as error:  # Any way the server fails to start or speak is the finding.
+            report["error"] = f"the server did not start or answer: {root_cause(error)}"
+        if not report["ok"]:
+            server_log.seek(0)
+            report["server_stderr"] = server_log.read()[-2000:]
+    return report
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The one exception inside nested single-member exception groups."""
+    inner: tuple[BaseException, ...] = getattr(error, "exceptions", ())
+    return root_cause(inner[0]) if len(inner) == 1 else error
+
+
+def run_check(config_path: Path, name: str, seconds: float, as_json: bool) -> int:
+    """Print the check's report; the exit code is 0 when the server is healthy."""
+    report = anyio.run(check, config_path, name, seconds)
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_check(report)
+    return 0 if report["ok"] else 1
+
+
+def print_check(report: dict[str, Any]) -> None:
+    print(f"heartbeat check: {'OK' if report['ok'] else 'FAILED'}")
+    print(f"  command:    {shlex.join(report['command'])}")
+    print(f"  from:       {report['source']}")
+    for label, key, unit in [
+        ("protocol", "protocol_version", ""),
+        ("server", "server", ""),
+        ("greeting", "greeting", ""),
+        ("start-up", "startup_ms", " ms (spawn to handshake)"),
+        ("round trip", "round_trip_ms", f" ms ({TOOL_NAME})"),
+    ]:
+        if report.get(key) is not None:
+            print(f"  {label + ':':<11} {report[key]}{unit}")
+    if not report["ok"]:
+        print(f"  problem:    {report['error']}")
+        if report.get("server_stderr"):
+            print("  the server's stderr ended with:")
+            print("    " + report["server_stderr"].strip().replace("\n", "\n    "))
+
+
 # The command line -----------------------------------------------------------
 
 TTY_HINT = f"""\
@@ -342,7 +535,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="heartbeat.py",
-        description=f"{NAME}: a minimal MCP server with one tool, {TOOL_NAME}, served over stdio.",
+        description=f"{NAME}: a minimal MCP server with one tool, {TOOL_NAME}. With no command, serve MCP over stdio.",
         epilog="An MCP host starts it as: uv --directory <this folder> run heartbeat.py",
     )
     parser.add_argument("--version", action="version", version=f"{NAME} {VERSION}")
@@ -353,6 +546,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("HEARTBEAT_LOG_LEVEL", "INFO").upper(),
         help="log level for stderr (default: $HEARTBEAT_LOG_LEVEL or INFO)",
     )
+    commands = parser.add_subparsers(dest="command", metavar="{install,check}")
+    default_config = claude_folder() / "claude_desktop_config.json"
+    for command, summary in [
+        ("install", "add or update this server in Claude Desktop's config"),
+        ("check", "start the server as Claude Desktop would and call its tool once"),
+    ]:
+        sub = commands.add_parser(command, help=summary, description=summary)
+        sub.add_argument("--config", type=Path, default=default_config, help=f"config file (default: {default_config})")
+        sub.add_argument("--name", default=NAME, help=f"the entry's name under mcpServers (default: {NAME})")
+        if command == "install":
+            sub.add_argument("--dry-run", action="store_true", help="print the entry and the file; write nothing")
+        else:
+            sub.add_argument("--json", action="store_true", help="print the report as JSON")
+            sub.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default: 60)")
     args = parser.parse_args(argv)
     if args.log_level not in LOG_LEVELS:
         parser.error(f"HEARTBEAT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {args.log_level!r}")
@@ -364,7 +571,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    serve()
+    try:
+        if args.command == "install":
+            install(args.config, args.name, args.dry_run)
+        elif args.command == "check":
+            sys.exit(run_check(args.config, args.name, args.timeout, args.json))
+        else:
+            serve()
+    except SetupError as error:
+        sys.exit(f"heartbeat {args.command}: {error}")
 
 
 if __name__ == "__main__":

@@ -57,14 +57,18 @@ def call_request(request_id: int, arguments: Any, name: str = "get_heartbeat") -
     }
 
 
+def uv() -> str:
+    found = shutil.which("uv")
+    assert found, "uv must be on PATH to run these tests (see README)"
+    return found
+
+
 class StdioServer:
     """`uv run heartbeat.py` as a host starts it, with stdout read on a thread while we write."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        uv = shutil.which("uv")
-        assert uv, "uv must be on PATH to run the stdio tests (see README)"
         self.process = subprocess.Popen(
-            [uv, "run", "--quiet", "heartbeat.py", *args],
+            [uv(), "run", "--quiet", "heartbeat.py", *args],
             cwd=PROJECT_DIR,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
