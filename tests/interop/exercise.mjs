@@ -1,0 +1,42 @@
+// Drives heartbeat through one MCP client library and prints, as one JSON object, what it saw.
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_DIR = fileURLToPath(new URL("../..", import.meta.url));
+
+/** How a host launches heartbeat: `uv run heartbeat.py` in the project directory. */
+export const SERVER = {
+  command: process.env.UV ?? "uv",
+  args: ["run", "--quiet", "heartbeat.py"],
+  cwd: PROJECT_DIR,
+  stderr: "pipe",
+};
+
+async function outcome(call) {
+  try {
+    return { result: await call() };
+  } catch (error) {
+    return { thrown: { name: error.name, code: error.code, message: error.message } };
+  }
+}
+
+export async function exercise(client, transport, negotiatedVersion) {
+  let serverStderr = "";
+  const connected = await outcome(() => client.connect(transport));
+  transport.stderr?.on("data", (chunk) => (serverStderr += chunk));
+  if (connected.thrown) return { connected };
+  const report = {
+    protocolVersion: negotiatedVersion(),
+    serverInfo: client.getServerVersion(),
+    tools: (await client.listTools()).tools,
+    ok: await outcome(() => client.callTool({ name: "get_heartbeat", arguments: { user: "Ada" } })),
+    badArguments: await outcome(() => client.callTool({ name: "get_heartbeat", arguments: { user: "   " } })),
+    unknownTool: await outcome(() => client.callTool({ name: "no_such_tool", arguments: { user: "Ada" } })),
+  };
+  report.closed = await outcome(() => client.close());
+  report.serverStderr = serverStderr;
+  return report;
+}
+
+export function print(report) {
+  process.stdout.write(JSON.stringify(report) + "\n");
+}
