@@ -18,6 +18,7 @@ from mcp import Client
 from heartbeat import server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+INTEROP_DIR = PROJECT_DIR / "tests" / "interop"
 REPLY_TIMEOUT = 30.0  # Generous: a cold `uv run` on a busy CI machine takes seconds.
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -66,14 +67,13 @@ def uv() -> str:
 class StdioServer:
     """`uv run heartbeat.py` as a host starts it, with stdout read on a thread while we write."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, launch: list[str] | None = None, cwd: Path = PROJECT_DIR) -> None:
         self.process = subprocess.Popen(
-            [uv(), "run", "--quiet", "heartbeat.py", *args],
-            cwd=PROJECT_DIR,
+            [*(launch or [uv(), "run", "--quiet", "heartbeat.py"]), *args],
+            cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, **(env or {})},
         )
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.stderr = b""
@@ -144,3 +144,24 @@ def stdio_server() -> Iterator[StdioServer]:
     if started.process.poll() is None:
         started.process.kill()
         started.process.wait()
+
+
+def tool_or_skip(name: str) -> str:
+    """A tool the npm-based tests need; missing, they skip, or fail where CI demands them."""
+    found = shutil.which(name)
+    if found is None:
+        reason = f"{name} is not installed; these tests need Node.js 20+ and npm"
+        if os.environ.get("HEARTBEAT_REQUIRE_INTEROP") == "1":
+            pytest.fail(f"{reason} (HEARTBEAT_REQUIRE_INTEROP=1)")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Node.js, with the pinned npm packages installed under tests/interop/node_modules."""
+    node = tool_or_skip("node")
+    if not (INTEROP_DIR / "node_modules" / ".package-lock.json").exists():
+        npm = tool_or_skip("npm")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=INTEROP_DIR, check=True, timeout=600)
+    return node

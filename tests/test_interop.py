@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -22,31 +21,10 @@ import pytest
 import uvicorn
 
 import heartbeat
-from tests.conftest import MODERN_VERSION, PROJECT_DIR, uv
+from tests.conftest import INTEROP_DIR, MODERN_VERSION, PROJECT_DIR, uv
 
-INTEROP_DIR = PROJECT_DIR / "tests" / "interop"
 CLIENT_TIMEOUT = 120.0
 GREETING = "Hello Ada, my heart beats for you!"
-
-
-def tool_or_skip(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        reason = f"{name} is not installed; the interop tests need Node.js 20+ and npm"
-        if os.environ.get("HEARTBEAT_REQUIRE_INTEROP") == "1":
-            pytest.fail(f"{reason} (HEARTBEAT_REQUIRE_INTEROP=1)")
-        pytest.skip(reason)
-    return found
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    """Node.js, with the pinned clients installed under tests/interop/node_modules."""
-    node = tool_or_skip("node")
-    if not (INTEROP_DIR / "node_modules" / ".package-lock.json").exists():
-        npm = tool_or_skip("npm")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=INTEROP_DIR, check=True, timeout=600)
-    return node
 
 
 def run_node(node: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,73 @@
+"""The MCP Bundle (.mcpb): its manifest agrees with the server, and the packed bundle serves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+import heartbeat
+from tests.conftest import INTEROP_DIR, PROJECT_DIR, StdioServer, call_request, uv
+
+MANIFEST: dict[str, Any] = json.loads((PROJECT_DIR / "manifest.json").read_text(encoding="utf-8"))
+BUNDLE_FILES = {"heartbeat.py", "pyproject.toml", "uv.lock", "manifest.json", "README.md", "LICENSE", "icon.png"}
+MCPB_CLI = INTEROP_DIR / "node_modules" / "@anthropic-ai" / "mcpb" / "dist" / "cli" / "cli.js"
+
+
+@pytest.mark.anyio
+async def test_manifest_version_and_tools_are_what_the_server_reports() -> None:
+    async with Client(heartbeat.server, mode="legacy") as client:
+        assert client.server_info is not None
+        assert MANIFEST["version"] == client.server_info.version
+        listed = (await client.list_tools()).tools
+    assert MANIFEST["tools"] == [{"name": tool.name, "description": tool.description} for tool in listed]
+
+
+def test_manifest_python_range_is_pyprojects() -> None:
+    pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
+    assert MANIFEST["compatibility"]["runtimes"]["python"] == pyproject["project"]["requires-python"]
+
+
+def test_manifest_runs_heartbeat_py_with_uv() -> None:
+    assert MANIFEST["manifest_version"] == "0.4"
+    assert MANIFEST["server"] == {
+        "type": "uv",
+        "entry_point": "heartbeat.py",
+        "mcp_config": {"command": "uv", "args": ["run", "--directory", "${__dirname}", "heartbeat.py"]},
+    }
+    assert (PROJECT_DIR / MANIFEST["icon"]).is_file()
+
+
+@pytest.fixture(scope="module")
+def bundle(node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """heartbeat-<version>.mcpb, built with the README's one command (which also validates)."""
+    output = tmp_path_factory.mktemp("bundle") / f"heartbeat-{MANIFEST['version']}.mcpb"
+    subprocess.run([node, "tests/interop/bundle.mjs", str(output)], cwd=PROJECT_DIR, check=True, timeout=300)
+    return output
+
+
+def test_bundle_carries_only_what_a_host_needs(bundle: Path) -> None:
+    with zipfile.ZipFile(bundle) as archive:
+        assert set(archive.namelist()) == BUNDLE_FILES
+
+
+def test_unpacked_bundle_serves_when_started_as_a_host_would(node: str, bundle: Path, tmp_path: Path) -> None:
+    unpacked = tmp_path / "unpacked"
+    subprocess.run([node, str(MCPB_CLI), "unpack", str(bundle), str(unpacked)], check=True, timeout=120)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    process = StdioServer(launch=[uv(), "run", "--quiet", "--directory", str(unpacked), "heartbeat.py"], cwd=elsewhere)
+    try:
+        assert process.initialize()["result"]["serverInfo"]["version"] == MANIFEST["version"]
+        reply = process.request(call_request(2, {"user": "Ada"}))
+        assert reply["result"]["structuredContent"]["text"] == "Hello Ada, my heart beats for you!"
+    finally:
+        process.close_stdin()
+    assert process.wait() == 0
+    assert b"Traceback" not in process.stderr
