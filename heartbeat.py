@@ -32,6 +32,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
+from pydantic import ValidationError as PydanticError
 
 # The contract ---------------------------------------------------------------
 
@@ -238,11 +239,14 @@ server.middleware.append(pass_non_object_arguments)
 
 DRAIN_SECONDS = 5.0  # How long stdin's EOF waits for replies still being worked on.
 
-PARSE_ERROR_REPLY = types.JSONRPCError(
-    jsonrpc="2.0",
-    id=None,
-    error=types.ErrorData(code=types.PARSE_ERROR, message="Parse error: each line must be one JSON-RPC message"),
-)
+
+def unreadable_line_reply(error: Exception) -> types.JSONRPCError:
+    """The JSON-RPC 2.0 answer to a line that is not a JSON-RPC message (its id is unknown, so null)."""
+    if isinstance(error, PydanticError) and all(detail["type"] != "json_invalid" for detail in error.errors()):
+        problem = types.ErrorData(code=types.INVALID_REQUEST, message="Invalid Request: not a JSON-RPC 2.0 message")
+    else:
+        problem = types.ErrorData(code=types.PARSE_ERROR, message="Parse error: each line must be one JSON value")
+    return types.JSONRPCError(jsonrpc="2.0", id=None, error=problem)
 
 
 class Unanswered:
@@ -272,7 +276,7 @@ async def serve_stdio() -> None:
     """Serve MCP over stdin/stdout until stdin closes.
 
     Between the SDK's stdio transport and the server sit two relays for what the
-    SDK leaves undone: a line that is not JSON-RPC gets the parse error JSON-RPC 2.0
+    SDK leaves undone: a line that is not JSON-RPC gets the error reply JSON-RPC 2.0
     asks for (the SDK drops it silently), and stdin's EOF reaches the server only
     once every request read has its reply (the SDK would cancel them, so
     `printf ... | uv run heartbeat.py` would print nothing).
@@ -287,8 +291,9 @@ async def serve_stdio() -> None:
             async with to_server:
                 async for item in stdin:
                     if isinstance(item, Exception):
-                        logger.warning("answered a line that is not a JSON-RPC message with a parse error")
-                        await stdout.send(SessionMessage(PARSE_ERROR_REPLY))
+                        reply = unreadable_line_reply(item)
+                        logger.warning("answered a line that is not a JSON-RPC message: %s", reply.error.message)
+                        await stdout.send(SessionMessage(reply))
                         continue
                     unanswered.read(item.message)
                     await to_server.send(item)

@@ -30,7 +30,12 @@ GREETING = "Hello Ada, my heart beats for you!"
 PARSE_ERROR = {
     "jsonrpc": "2.0",
     "id": None,
-    "error": {"code": -32700, "message": "Parse error: each line must be one JSON-RPC message"},
+    "error": {"code": -32700, "message": "Parse error: each line must be one JSON value"},
+}
+INVALID_REQUEST = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"},
 }
 
 
@@ -115,23 +120,25 @@ def test_unknown_tool_is_a_json_rpc_invalid_params_error(stdio_server: StdioServ
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("line", "reply"),
     [
-        b"garbage",
-        b"\xff\xfe\xfd not utf-8",
-        b'{"jsonrpc": "2.0", "id": 1, "method": "ping"',
-        b"[]",
-        b'{"jsonrpc": "1.0", "id": 1, "method": "ping"}',
-        b'"' + b"x" * (3 * 1024 * 1024) + b'"',
+        (b"garbage", PARSE_ERROR),
+        (b"\xff\xfe\xfd not utf-8", PARSE_ERROR),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"', PARSE_ERROR),
+        (b"", PARSE_ERROR),
+        (b"[" * 100_000 + b"]" * 100_000, PARSE_ERROR),
+        (b"[]", INVALID_REQUEST),
+        (b'{"jsonrpc": "1.0", "id": 1, "method": "ping"}', INVALID_REQUEST),
+        (b'"' + b"x" * (3 * 1024 * 1024) + b'"', INVALID_REQUEST),
     ],
-    ids=["garbage", "invalid-utf8", "partial", "array", "wrong-version", "3MB-line"],
+    ids=["garbage", "invalid-utf8", "partial", "empty", "deep-nesting", "array", "wrong-version", "3MB"],
 )
-def test_a_line_that_is_not_json_rpc_gets_a_parse_error_and_the_server_goes_on(
-    stdio_server: StdioServer, line: bytes
+def test_a_line_that_is_not_json_rpc_gets_an_error_reply_and_the_server_goes_on(
+    stdio_server: StdioServer, line: bytes, reply: dict[str, Any]
 ) -> None:
     stdio_server.initialize()
     stdio_server.write(line + b"\n")
-    assert stdio_server.read() == PARSE_ERROR
+    assert stdio_server.read() == reply
     assert stdio_server.request({"jsonrpc": "2.0", "id": 7, "method": "ping"}) == {
         "jsonrpc": "2.0",
         "id": 7,
