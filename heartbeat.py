@@ -17,12 +17,12 @@ import signal
 import sys
 import tempfile
 import time
-from contextvars import ContextVar
+from contextvars import Context, ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-from typing import Any, cast
+from types import FrameType, TracebackType
+from typing import Any, Self, cast
 
 import anyio
 import mcp_types as types
@@ -31,6 +31,7 @@ from mcp import Client, MCPError, StdioServerParameters, stdio_client
 from mcp.server import Server, ServerRequestContext
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.stdio import stdio_server
+from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError as PydanticError
 
@@ -272,43 +273,92 @@ class Unanswered:
             await self.none_left.wait()
 
 
-async def serve_stdio() -> None:
-    """Serve MCP over stdin/stdout until stdin closes.
+class ServerStdin:
+    """The server's side of stdin, for what the SDK's stdio transport leaves undone.
 
-    Between the SDK's stdio transport and the server sit two relays for what the
-    SDK leaves undone: a line that is not JSON-RPC gets the error reply JSON-RPC 2.0
-    asks for (the SDK drops it silently), and stdin's EOF reaches the server only
-    once every request read has its reply (the SDK would cancel them, so
-    `printf ... | uv run heartbeat.py` would print nothing).
+    A line that is not a JSON-RPC message gets the error reply JSON-RPC 2.0 asks for
+    (the SDK drops it silently). EOF reaches the server only once every request read
+    has its reply: the SDK would cancel them, so `printf ... | uv run heartbeat.py`
+    would print nothing.
     """
-    unanswered = Unanswered()
-    to_server, server_input = anyio.create_memory_object_stream[SessionMessage | Exception]()
-    server_output, from_server = anyio.create_memory_object_stream[SessionMessage]()
 
-    async with stdio_server() as (stdin, stdout), anyio.create_task_group() as relays:
+    def __init__(
+        self, stdin: ReadStream[SessionMessage | Exception], stdout: WriteStream[SessionMessage], unanswered: Unanswered
+    ) -> None:
+        self.stdin, self.stdout, self.unanswered = stdin, stdout, unanswered
 
-        async def relay_stdin() -> None:
-            async with to_server:
-                async for item in stdin:
-                    if isinstance(item, Exception):
-                        reply = unreadable_line_reply(item)
-                        logger.warning("answered a line that is not a JSON-RPC message: %s", reply.error.message)
-                        await stdout.send(SessionMessage(reply))
-                        continue
-                    unanswered.read(item.message)
-                    await to_server.send(item)
+    @property
+    def last_context(self) -> Context | None:
+        """The sender's context, which the SDK runs each request's handler in."""
+        return getattr(self.stdin, "last_context", None)
+
+    async def receive(self) -> SessionMessage | Exception:
+        while True:
+            try:
+                item = await self.stdin.receive()
+            except anyio.EndOfStream:
                 with anyio.move_on_after(DRAIN_SECONDS):
-                    await unanswered.wait()
+                    await self.unanswered.wait()
+                raise
+            if not isinstance(item, Exception):
+                self.unanswered.read(item.message)
+                return item
+            reply = unreadable_line_reply(item)
+            logger.warning("answered a line that is not a JSON-RPC message: %s", reply.error.message)
+            await self.stdout.send(SessionMessage(reply))
 
-        async def relay_stdout() -> None:
-            async with from_server, stdout:
-                async for item in from_server:
-                    await stdout.send(item)
-                    unanswered.written(item.message)
+    def __aiter__(self) -> Self:
+        return self
 
-        relays.start_soon(relay_stdin)
-        relays.start_soon(relay_stdout)
-        await server.run(server_input, server_output, server.create_initialization_options())
+    async def __anext__(self) -> SessionMessage | Exception:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self.stdin.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class ServerStdout:
+    """The server's side of stdout: notes each reply as it is written."""
+
+    def __init__(self, stdout: WriteStream[SessionMessage], unanswered: Unanswered) -> None:
+        self.stdout, self.unanswered = stdout, unanswered
+
+    async def send(self, item: SessionMessage) -> None:
+        await self.stdout.send(item)
+        self.unanswered.written(item.message)
+
+    async def aclose(self) -> None:
+        await self.stdout.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+async def serve_stdio() -> None:
+    """Serve MCP over stdin/stdout until stdin closes."""
+    unanswered = Unanswered()
+    async with stdio_server() as (stdin, stdout):
+        await server.run(
+            ServerStdin(stdin, stdout, unanswered),
+            ServerStdout(stdout, unanswered),
+            server.create_initialization_options(),
+        )
 
 
 def stop(signum: int, frame: FrameType | None) -> None:
