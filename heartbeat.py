@@ -273,7 +273,25 @@ class Unanswered:
             await self.none_left.wait()
 
 
-class ServerStdin:
+class StreamProxy:
+    """Stands in front of one of the SDK's stdio streams; closing it closes that stream."""
+
+    def __init__(self, stream: ReadStream[Any] | WriteStream[Any]) -> None:
+        self.stream = stream
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class ServerStdin(StreamProxy):
     """The server's side of stdin, for what the SDK's stdio transport leaves undone.
 
     A line that is not a JSON-RPC message gets the error reply JSON-RPC 2.0 asks for
@@ -285,6 +303,7 @@ class ServerStdin:
     def __init__(
         self, stdin: ReadStream[SessionMessage | Exception], stdout: WriteStream[SessionMessage], unanswered: Unanswered
     ) -> None:
+        super().__init__(stdin)
         self.stdin, self.stdout, self.unanswered = stdin, stdout, unanswered
 
     @property
@@ -316,38 +335,17 @@ class ServerStdin:
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
 
-    async def aclose(self) -> None:
-        await self.stdin.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-
-class ServerStdout:
+class ServerStdout(StreamProxy):
     """The server's side of stdout: notes each reply as it is written."""
 
     def __init__(self, stdout: WriteStream[SessionMessage], unanswered: Unanswered) -> None:
+        super().__init__(stdout)
         self.stdout, self.unanswered = stdout, unanswered
 
     async def send(self, item: SessionMessage) -> None:
         await self.stdout.send(item)
         self.unanswered.written(item.message)
-
-    async def aclose(self) -> None:
-        await self.stdout.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 async def serve_stdio() -> None:

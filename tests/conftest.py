@@ -7,6 +7,7 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -62,6 +63,19 @@ def uv() -> str:
     found = shutil.which("uv")
     assert found, "uv must be on PATH to run these tests (see README)"
     return found
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python heartbeat.py ARGS` to completion, with its output captured."""
+    return subprocess.run(
+        [sys.executable, "heartbeat.py", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=REPLY_TIMEOUT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 class StdioServer:

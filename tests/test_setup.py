@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 import heartbeat
-from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, uv
+from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, run_cli, uv
 
 OTHER_CONFIG = {
     "globalShortcut": "Ctrl+Space",
@@ -145,14 +145,7 @@ def test_a_config_it_cannot_merge_into_is_refused_and_left_untouched(config: Pat
 
 def test_the_cli_refuses_invalid_json_in_one_line_without_a_traceback(config: Path) -> None:
     config.write_text("{oops", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "heartbeat.py", "install", "--config", str(config)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT,
-        check=False,
-    )
+    done = run_cli("install", "--config", str(config))
     assert done.returncode == 1
     assert done.stderr.startswith(f"heartbeat install: {config} is not valid JSON (")
     assert "Traceback" not in done.stderr
@@ -229,14 +222,7 @@ def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
 def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits(config: Path) -> None:
     dies = {"command": sys.executable, "args": ["-c", "import sys; print('no luck', file=sys.stderr); sys.exit(3)"]}
     config.write_text(json.dumps({"mcpServers": {"heartbeat": dies}}), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "heartbeat.py", "check", "--config", str(config), "--json"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT,
-        check=False,
-    )
+    done = run_cli("check", "--config", str(config), "--json")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     report = json.loads(done.stdout)

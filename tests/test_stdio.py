@@ -24,6 +24,7 @@ from tests.conftest import (
     StdioServer,
     call_request,
     initialize_request,
+    run_cli,
 )
 
 GREETING = "Hello Ada, my heart beats for you!"
@@ -201,18 +202,6 @@ def initialized_server() -> Any:
     yield process
     process.close_stdin()
     assert_clean_exit(process)
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "heartbeat.py", *args],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def test_version_flag_prints_name_and_version() -> None:
