@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Self, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 import anyio
 import mcp_types as types
@@ -169,10 +169,14 @@ def validate_arguments(arguments: Any) -> str | None:
     return None if error is None else describe_problem(error)
 
 
+def greeting(user: str) -> str:
+    return f"Hello {user}, my heart beats for you!"
+
+
 def heartbeat_reply(user: str) -> dict[str, Any]:
     """The tool's reply object, matching OUTPUT_SCHEMA."""
     return {
-        "text": f"Hello {user}, my heart beats for you!",
+        "text": greeting(user),
         "user": user,
         "beat": heart.beat(),
         "server_time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -255,7 +259,7 @@ class Unanswered:
 
     def __init__(self) -> None:
         self.ids: set[types.RequestId] = set()
-        self.none_left = anyio.Event()
+        self.reply_written = anyio.Event()
 
     def read(self, message: types.JSONRPCMessage) -> None:
         if isinstance(message, types.JSONRPCRequest):
@@ -264,19 +268,22 @@ class Unanswered:
     def written(self, message: types.JSONRPCMessage) -> None:
         if isinstance(message, types.JSONRPCResponse | types.JSONRPCError) and message.id is not None:
             self.ids.discard(message.id)
-            if not self.ids:
-                self.none_left.set()
+            self.reply_written.set()
 
     async def wait(self) -> None:
-        self.none_left = anyio.Event()
-        if self.ids:
-            await self.none_left.wait()
+        """Return once every request read so far has its reply."""
+        while self.ids:
+            self.reply_written = anyio.Event()
+            await self.reply_written.wait()
 
 
-class StreamProxy:
+StreamT = TypeVar("StreamT", bound=ReadStream[Any] | WriteStream[Any])
+
+
+class StreamProxy(Generic[StreamT]):
     """Stands in front of one of the SDK's stdio streams; closing it closes that stream."""
 
-    def __init__(self, stream: ReadStream[Any] | WriteStream[Any]) -> None:
+    def __init__(self, stream: StreamT) -> None:
         self.stream = stream
 
     async def aclose(self) -> None:
@@ -291,7 +298,7 @@ class StreamProxy:
         await self.aclose()
 
 
-class ServerStdin(StreamProxy):
+class ServerStdin(StreamProxy[ReadStream[SessionMessage | Exception]]):
     """The server's side of stdin, for what the SDK's stdio transport leaves undone.
 
     A line that is not a JSON-RPC message gets the error reply JSON-RPC 2.0 asks for
@@ -304,17 +311,17 @@ class ServerStdin(StreamProxy):
         self, stdin: ReadStream[SessionMessage | Exception], stdout: WriteStream[SessionMessage], unanswered: Unanswered
     ) -> None:
         super().__init__(stdin)
-        self.stdin, self.stdout, self.unanswered = stdin, stdout, unanswered
+        self.stdout, self.unanswered = stdout, unanswered
 
     @property
     def last_context(self) -> Context | None:
         """The sender's context, which the SDK runs each request's handler in."""
-        return getattr(self.stdin, "last_context", None)
+        return getattr(self.stream, "last_context", None)
 
     async def receive(self) -> SessionMessage | Exception:
         while True:
             try:
-                item = await self.stdin.receive()
+                item = await self.stream.receive()
             except anyio.EndOfStream:
                 with anyio.move_on_after(DRAIN_SECONDS):
                     await self.unanswered.wait()
@@ -336,15 +343,15 @@ class ServerStdin(StreamProxy):
             raise StopAsyncIteration from None
 
 
-class ServerStdout(StreamProxy):
+class ServerStdout(StreamProxy[WriteStream[SessionMessage]]):
     """The server's side of stdout: notes each reply as it is written."""
 
     def __init__(self, stdout: WriteStream[SessionMessage], unanswered: Unanswered) -> None:
         super().__init__(stdout)
-        self.stdout, self.unanswered = stdout, unanswered
+        self.unanswered = unanswered
 
     async def send(self, item: SessionMessage) -> None:
-        await self.stdout.send(item)
+        await self.stream.send(item)
         self.unanswered.written(item.message)
 
 
@@ -357,6 +364,16 @@ async def serve_stdio() -> None:
             ServerStdout(stdout, unanswered),
             server.create_initialization_options(),
         )
+
+
+TTY_HINT = f"""\
+{NAME} {VERSION} is an MCP server: it is waiting for JSON-RPC messages on stdin, one per line.
+An MCP host (Claude Desktop, the MCP Inspector) normally starts it; see README.md.
+To try it by hand, paste:
+  {{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"me","version":"0"}}}}}}
+  {{"jsonrpc":"2.0","method":"notifications/initialized"}}
+  {{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"{TOOL_NAME}","arguments":{{"user":"Ada"}}}}}}
+Press Ctrl-C (or Ctrl-D) to stop."""
 
 
 def stop(signum: int, frame: FrameType | None) -> None:
@@ -520,7 +537,7 @@ async def check(config_path: Path, name: str, seconds: float) -> dict[str, Any]:
                     report["round_trip_ms"] = round((time.perf_counter() - sent) * 1000, 2)
             reply: dict[str, Any] = result.structured_content or {}
             report["greeting"] = reply.get("text")
-            if result.is_error or reply.get("text") != f"Hello {CHECK_USER}, my heart beats for you!":
+            if result.is_error or reply.get("text") != greeting(CHECK_USER):
                 raise SetupError(f"wrong reply to {TOOL_NAME}: {result.model_dump_json(exclude_none=True)[:300]}")
             report["ok"] = True
         except TimeoutError:
@@ -572,15 +589,6 @@ def print_check(report: dict[str, Any]) -> None:
 
 
 # The command line -----------------------------------------------------------
-
-TTY_HINT = f"""\
-{NAME} {VERSION} is an MCP server: it is waiting for JSON-RPC messages on stdin, one per line.
-An MCP host (Claude Desktop, the MCP Inspector) normally starts it; see README.md.
-To try it by hand, paste:
-  {{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"me","version":"0"}}}}}}
-  {{"jsonrpc":"2.0","method":"notifications/initialized"}}
-  {{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"{TOOL_NAME}","arguments":{{"user":"Ada"}}}}}}
-Press Ctrl-C (or Ctrl-D) to stop."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

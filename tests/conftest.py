@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp_types import CallToolResult, TextContent
 
 from heartbeat import server
 
@@ -36,6 +37,14 @@ async def client(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
     """An in-memory client, once over the initialize handshake and once over the 2026 envelope."""
     async with Client(server, mode=request.param) as connected:
         yield connected
+
+
+def only_text(result: CallToolResult) -> str:
+    """The text of a result that must hold exactly one text content."""
+    assert len(result.content) == 1
+    content = result.content[0]
+    assert isinstance(content, TextContent)
+    return content.text
 
 
 def initialize_request(request_id: int = 1, version: str = "2025-11-25") -> dict[str, Any]:

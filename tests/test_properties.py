@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from heartbeat import MAX_USER_LENGTH, server
+from tests.conftest import only_text
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -62,7 +63,7 @@ def test_every_valid_user_round_trips_exactly(connected: tuple[BlockingPortal, C
     assert result.structured_content is not None
     assert result.structured_content["user"] == user
     assert result.structured_content["text"] == f"Hello {user}, my heart beats for you!"
-    assert json.loads(result.content[0].text) == result.structured_content  # type: ignore[union-attr]
+    assert json.loads(only_text(result)) == result.structured_content
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -72,6 +73,6 @@ def test_every_invalid_argument_is_a_tool_error(connected: tuple[BlockingPortal,
     result = portal.call(client.call_tool, "get_heartbeat", arguments)
     assert result.is_error is True
     assert result.structured_content is None
-    text = result.content[0].text  # type: ignore[union-attr]
+    text = only_text(result)
     assert text.startswith("Invalid arguments for get_heartbeat: ")
     assert "\n" not in text

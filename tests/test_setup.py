@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -41,7 +42,7 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def expected_entry() -> dict[str, object]:
+def expected_entry() -> dict[str, Any]:
     return {
         "command": heartbeat.uv_path(),
         "args": ["--directory", str(PROJECT_DIR), "run", "heartbeat.py"],
@@ -211,7 +212,7 @@ def test_the_config_folder_follows_the_platform(
 def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
     report = anyio.run(heartbeat.check, tmp_path / "absent.json", "heartbeat", REPLY_TIMEOUT)
     assert report["ok"] is True, report
-    assert report["command"] == [expected_entry()["command"], *expected_entry()["args"]]  # type: ignore[misc]
+    assert report["command"] == [expected_entry()["command"], *expected_entry()["args"]]
     assert report["source"] == "the entry install would write"
     assert report["protocol_version"] == "2025-11-25"
     assert report["server"] == f"heartbeat {heartbeat.VERSION}"

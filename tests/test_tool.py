@@ -9,19 +9,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from mcp import Client, MCPError
-from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
+from mcp_types import INVALID_PARAMS
 
 import heartbeat
-from tests.conftest import MODERN_VERSION
+from tests.conftest import MODERN_VERSION, only_text
 
 pytestmark = pytest.mark.anyio
-
-
-def only_text(result: CallToolResult) -> str:
-    assert len(result.content) == 1
-    content = result.content[0]
-    assert isinstance(content, TextContent)
-    return content.text
 
 
 async def test_each_mode_speaks_its_era(client: Client) -> None:
