@@ -22,6 +22,7 @@ from heartbeat import server
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 INTEROP_DIR = PROJECT_DIR / "tests" / "interop"
 REPLY_TIMEOUT = 30.0  # Generous: a cold `uv run` on a busy CI machine takes seconds.
+HOST_LAUNCH = ["run", "--quiet", "--no-dev", "--frozen", "heartbeat.py"]  # After `uv`, as hosts start it.
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSION = "2026-07-28"
@@ -69,15 +70,15 @@ def call_request(request_id: int, arguments: Any, name: str = "get_heartbeat") -
 
 
 def uv() -> str:
-    found = shutil.which("uv")
+    found = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV to its own binary (no shim).
     assert found, "uv must be on PATH to run these tests (see README)"
     return found
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python heartbeat.py ARGS` to completion, with its output captured."""
+def run_script(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python SCRIPT ARGS` in the project folder to completion, with its output captured."""
     return subprocess.run(
-        [sys.executable, "heartbeat.py", *args],
+        [sys.executable, script, *args],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -87,12 +88,21 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def host_launch() -> list[str]:
+    """The command hosts run: `uv run --no-dev --frozen heartbeat.py` (slower to start than the default)."""
+    return [uv(), *HOST_LAUNCH]
+
+
 class StdioServer:
-    """`uv run heartbeat.py` as a host starts it, with stdout read on a thread while we write."""
+    """heartbeat.py in a process of its own, with stdout read on a thread while we write.
+
+    Started with this venv's Python, which is what `uv run` ends up running; tests about
+    the launch itself pass `launch=host_launch()`.
+    """
 
     def __init__(self, *args: str, launch: list[str] | None = None, cwd: Path = PROJECT_DIR) -> None:
         self.process = subprocess.Popen(
-            [*(launch or [uv(), "run", "--quiet", "heartbeat.py"]), *args],
+            [*(launch or [sys.executable, str(PROJECT_DIR / "heartbeat.py")]), *args],
             cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -124,9 +134,9 @@ class StdioServer:
     def send(self, message: dict[str, Any]) -> None:
         self.write(json.dumps(message).encode() + b"\n")
 
-    def read(self) -> dict[str, Any]:
+    def read(self, timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
         """The next line from stdout, which must be one JSON-RPC message."""
-        line = self.lines.get(timeout=REPLY_TIMEOUT)
+        line = self.lines.get(timeout=timeout)
         message = json.loads(line)
         assert message["jsonrpc"] == "2.0", line
         return message
@@ -169,22 +179,30 @@ def stdio_server() -> Iterator[StdioServer]:
         started.process.wait()
 
 
-def tool_or_skip(name: str) -> str:
-    """A tool the npm-based tests need; missing, they skip, or fail where CI demands them."""
-    found = shutil.which(name)
-    if found is None:
-        reason = f"{name} is not installed; these tests need Node.js 20+ and npm"
-        if os.environ.get("HEARTBEAT_REQUIRE_INTEROP") == "1":
-            pytest.fail(f"{reason} (HEARTBEAT_REQUIRE_INTEROP=1)")
-        pytest.skip(reason)
-    return found
+INTEROP_HINT = "the interop kit is not installed; to run these tests: npm ci --prefix tests/interop"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test that needs what is not installed, or fail where CI demands everything."""
+    if os.environ.get("HEARTBEAT_REQUIRE_INTEROP") == "1":
+        pytest.fail(f"{reason} (HEARTBEAT_REQUIRE_INTEROP=1)")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    """Node.js, with the pinned npm packages installed under tests/interop/node_modules."""
-    node = tool_or_skip("node")
+    """Node.js with the pinned npm packages of tests/interop installed; never installs them itself."""
+    found = shutil.which("node")
+    if found is None:
+        skip_or_fail("Node.js is not installed; these tests need Node.js 20+ and npm")
     if not (INTEROP_DIR / "node_modules" / ".package-lock.json").exists():
-        npm = tool_or_skip("npm")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=INTEROP_DIR, check=True, timeout=600)
-    return node
+        skip_or_fail(INTEROP_HINT)
+    assert found
+    return found
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After a run that skipped the npm-based tests, say how to enable them."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(INTEROP_HINT in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_line(f"Some tests were skipped: {INTEROP_HINT}")

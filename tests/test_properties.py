@@ -1,4 +1,4 @@
-"""Properties over generated input: valid users round-trip exactly, anything else is a tool error."""
+"""Properties over generated input: the advertised schema and the validator agree, valid users round-trip."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from mcp import Client
 
-from heartbeat import MAX_USER_LENGTH, server
+from heartbeat import HEARTBEAT_TOOL, MAX_USER_LENGTH, HeartbeatArguments, server, validate_arguments
 from tests.conftest import only_text
 
 JSON_VALUES = st.recursive(
@@ -20,28 +21,28 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-VALID_USERS = st.text(min_size=1, max_size=MAX_USER_LENGTH).filter(lambda user: not user.isspace())
-
-
-def is_valid_user(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and 1 <= len(value) <= MAX_USER_LENGTH
-        and any(not character.isspace() for character in value)
-    )
-
-
-# Objects and null only: the SDK's client refuses to send any other `arguments`
-# (test_stdio.py sends those over the wire).
-INVALID_ARGUMENTS = (
-    st.none()
-    | st.dictionaries(st.text(max_size=8).filter(lambda key: key != "user"), JSON_VALUES, min_size=1, max_size=3)
-    | st.fixed_dictionaries({"user": JSON_VALUES.filter(lambda value: not is_valid_user(value))})
-    | st.fixed_dictionaries({"user": VALID_USERS}, optional={"extra": JSON_VALUES}).filter(
-        lambda arguments: "extra" in arguments
-    )
-    | st.fixed_dictionaries({"user": st.text(min_size=MAX_USER_LENGTH + 1, max_size=MAX_USER_LENGTH + 50)})
+# Near the edges of every rule: lengths around 1 and 200, whitespace of every kind, odd keys.
+WHITESPACE = st.sampled_from(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u3000\ufeff")
+USERS = (
+    st.text(max_size=MAX_USER_LENGTH + 2)
+    | st.text(WHITESPACE, min_size=1, max_size=5)
+    | st.text(min_size=MAX_USER_LENGTH - 1, max_size=MAX_USER_LENGTH + 1)
 )
+ARGUMENTS = st.fixed_dictionaries({"user": USERS | JSON_VALUES}, optional={"extra": JSON_VALUES}) | st.dictionaries(
+    st.text(max_size=8), JSON_VALUES, max_size=3
+)
+VALID_USERS = st.text(min_size=1, max_size=MAX_USER_LENGTH).filter(lambda user: not user.isspace())
+ADVERTISED = Draft202012Validator(HEARTBEAT_TOOL.input_schema)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(arguments=ARGUMENTS)
+def test_the_validator_accepts_exactly_what_the_advertised_schema_accepts(arguments: dict[str, Any]) -> None:
+    """One source of truth: jsonschema, reading the schema clients see, is the independent oracle."""
+    verdict = validate_arguments(arguments)
+    assert isinstance(verdict, HeartbeatArguments) == ADVERTISED.is_valid(arguments), verdict
+    if isinstance(verdict, str):
+        assert "\n" not in verdict
 
 
 @pytest.fixture(scope="module", params=["legacy", "auto"])
@@ -54,7 +55,7 @@ def connected(request: pytest.FixtureRequest) -> Iterator[tuple[BlockingPortal, 
         yield portal, client
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(user=VALID_USERS)
 def test_every_valid_user_round_trips_exactly(connected: tuple[BlockingPortal, Client], user: str) -> None:
     portal, client = connected
@@ -66,9 +67,11 @@ def test_every_valid_user_round_trips_exactly(connected: tuple[BlockingPortal, C
     assert json.loads(only_text(result)) == result.structured_content
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(arguments=INVALID_ARGUMENTS)
-def test_every_invalid_argument_is_a_tool_error(connected: tuple[BlockingPortal, Client], arguments: Any) -> None:
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(arguments=ARGUMENTS.filter(lambda arguments: not ADVERTISED.is_valid(arguments)))
+def test_every_invalid_argument_is_a_one_line_tool_error(
+    connected: tuple[BlockingPortal, Client], arguments: dict[str, Any]
+) -> None:
     portal, client = connected
     result = portal.call(client.call_tool, "get_heartbeat", arguments)
     assert result.is_error is True

@@ -1,4 +1,4 @@
-"""The real process over stdio, launched as a host launches it: `uv run heartbeat.py`."""
+"""The real process over stdio: both protocol eras, errors on the wire, lifecycle and command line."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ from tests.conftest import (
     REPLY_TIMEOUT,
     StdioServer,
     call_request,
+    host_launch,
     initialize_request,
-    run_cli,
+    run_script,
 )
 
 GREETING = "Hello Ada, my heart beats for you!"
@@ -64,11 +65,21 @@ def test_handshake_era_versions_are_served(stdio_server: StdioServer, version: s
     assert reply["result"]["serverInfo"]["name"] == "heartbeat"
     assert "tools" in reply["result"]["capabilities"]
     called = stdio_server.request(call_request(2, {"user": "Ada"}))
-    assert called["result"]["structuredContent"]["text"] == GREETING
-    assert json.loads(called["result"]["content"][0]["text"]) == called["result"]["structuredContent"]
+    reply = called["result"]["structuredContent"]
+    assert reply["text"] == GREETING
+    assert (reply["client"], reply["protocol_version"]) == ({"name": "tests", "version": "0"}, version)
+    assert json.loads(called["result"]["content"][0]["text"]) == reply
     stdio_server.close_stdin()
     assert_clean_exit(stdio_server)
     assert stdio_server.remaining_stdout() == []
+
+
+def test_launched_as_hosts_launch_it_with_uv() -> None:
+    process = StdioServer(launch=host_launch())
+    assert process.initialize()["result"]["serverInfo"]["version"] == "1.1.0"
+    assert process.request(call_request(2, {"user": "Ada"}))["result"]["structuredContent"]["text"] == GREETING
+    process.close_stdin()
+    assert_clean_exit(process)
 
 
 def test_stateless_2026_era_is_served(stdio_server: StdioServer) -> None:
@@ -85,6 +96,8 @@ def test_stateless_2026_era_is_served(stdio_server: StdioServer) -> None:
         }
     )
     assert called["result"]["structuredContent"]["text"] == GREETING
+    assert called["result"]["structuredContent"]["client"] == {"name": "tests", "version": "0"}
+    assert called["result"]["structuredContent"]["protocol_version"] == MODERN_VERSION
     assert called["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "heartbeat"
     stdio_server.close_stdin()
     assert_clean_exit(stdio_server)
@@ -95,22 +108,19 @@ def test_start_logs_one_line_to_stderr_and_nothing_to_stdout(stdio_server: Stdio
     assert_clean_exit(stdio_server)
     assert stdio_server.remaining_stdout() == []
     lines = stdio_server.stderr.decode().splitlines()
-    assert re.fullmatch(r"\S+ \S+ INFO heartbeat: heartbeat 1\.0\.0 serving MCP over stdio \(pid \d+\)", lines[0])
+    assert re.fullmatch(r"\S+ \S+ INFO heartbeat: heartbeat 1\.1\.0 serving MCP over stdio \(pid \d+\)", lines[0])
     assert len(lines) == 2
     assert lines[1].endswith("INFO heartbeat: stdin closed; exiting")
 
 
-@pytest.mark.parametrize(
-    ("arguments", "got"), [("Ada", "string"), (["Ada"], "array"), (7, "number"), (True, "boolean")]
-)
-def test_non_object_arguments_are_tool_errors(stdio_server: StdioServer, arguments: Any, got: str) -> None:
+@pytest.mark.parametrize("arguments", ["Ada", ["Ada"], 7, True], ids=["string", "array", "number", "boolean"])
+def test_non_object_arguments_are_a_protocol_error(stdio_server: StdioServer, arguments: Any) -> None:
+    """A tools/call that fails the CallToolRequest schema is -32602 (spec 2025-11-25, server/tools)."""
     stdio_server.initialize()
     reply = stdio_server.request(call_request(2, arguments))
-    problem = f'arguments must be an object like {{"user": "Ada"}}, got {got}'
-    assert reply["result"] == {
-        "content": [{"type": "text", "text": f"Invalid arguments for get_heartbeat: {problem}."}],
-        "isError": True,
-    }
+    assert reply["error"]["code"] == -32602
+    assert reply["error"]["message"] == "Invalid request parameters"
+    assert "result" not in reply
 
 
 def test_unknown_tool_is_a_json_rpc_invalid_params_error(stdio_server: StdioServer) -> None:
@@ -124,15 +134,16 @@ def test_unknown_tool_is_a_json_rpc_invalid_params_error(stdio_server: StdioServ
     ("line", "reply"),
     [
         (b"garbage", PARSE_ERROR),
-        (b"\xff\xfe\xfd not utf-8", PARSE_ERROR),
+        (
+            b"\xff\xfe\xfd not utf-8",
+            {**PARSE_ERROR, "error": {"code": -32700, "message": "Parse error: a line must be UTF-8"}},
+        ),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"', PARSE_ERROR),
-        (b"", PARSE_ERROR),
         (b"[" * 100_000 + b"]" * 100_000, PARSE_ERROR),
-        (b"[]", INVALID_REQUEST),
-        (b'{"jsonrpc": "1.0", "id": 1, "method": "ping"}', INVALID_REQUEST),
+        (b'{"jsonrpc": "1.0", "method": "ping"}', INVALID_REQUEST),
         (b'"' + b"x" * (3 * 1024 * 1024) + b'"', INVALID_REQUEST),
     ],
-    ids=["garbage", "invalid-utf8", "partial", "empty", "deep-nesting", "array", "wrong-version", "3MB"],
+    ids=["garbage", "invalid-utf8", "partial", "deep-nesting", "wrong-version", "3MB"],
 )
 def test_a_line_that_is_not_json_rpc_gets_an_error_reply_and_the_server_goes_on(
     stdio_server: StdioServer, line: bytes, reply: dict[str, Any]
@@ -152,9 +163,9 @@ def test_a_line_that_is_not_json_rpc_gets_an_error_reply_and_the_server_goes_on(
 
 def test_a_multi_megabyte_user_is_a_tool_error_not_a_crash(stdio_server: StdioServer) -> None:
     stdio_server.initialize()
-    reply = stdio_server.request(call_request(2, {"user": "x" * (4 * 1024 * 1024)}))
+    reply = stdio_server.request(call_request(2, {"user": "x" * (3 * 1024 * 1024)}))
     assert reply["result"]["isError"] is True
-    assert reply["result"]["content"][0]["text"].endswith("must be at most 200 characters, got 4194304.")
+    assert reply["result"]["content"][0]["text"].endswith("must be at most 200 characters, got 3145728.")
 
 
 def test_every_request_written_before_eof_is_answered() -> None:
@@ -171,24 +182,28 @@ def test_every_request_written_before_eof_is_answered() -> None:
     assert sorted(reply["result"]["structuredContent"]["beat"] for reply in calls) == list(range(1, count + 1))
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_stop_signals_exit_zero_without_traceback(stdio_server: StdioServer, stop_signal: signal.Signals) -> None:
     stdio_server.initialize()
     stdio_server.process.send_signal(stop_signal)
     assert_clean_exit(stdio_server)
-    assert f"stopping on {stop_signal.name}" in stdio_server.stderr.decode()
+    assert stdio_server.stderr.decode().splitlines()[-1].endswith(f"INFO heartbeat: stopping on {stop_signal.name}")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    arguments=st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-        lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-        max_leaves=10,
-    ).filter(lambda value: not (isinstance(value, dict) and value.keys() == {"user"}))
+    arguments=st.dictionaries(
+        st.text(max_size=8),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+            lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children),
+            max_leaves=10,
+        ),
+        max_size=3,
+    ).filter(lambda value: value.keys() != {"user"})
 )
-def test_any_arguments_but_a_single_user_are_tool_errors_on_the_wire(
-    initialized_server: StdioServer, arguments: Any
+def test_any_object_but_a_single_user_is_a_tool_error_on_the_wire(
+    initialized_server: StdioServer, arguments: dict[str, Any]
 ) -> None:
     reply = initialized_server.request(call_request(2, arguments))
     assert reply["result"]["isError"] is True, reply
@@ -205,19 +220,20 @@ def initialized_server() -> Any:
 
 
 def test_version_flag_prints_name_and_version() -> None:
-    done = run_cli("--version")
-    assert (done.returncode, done.stdout) == (0, "heartbeat 1.0.0\n")
+    done = run_script("heartbeat.py", "--version")
+    assert (done.returncode, done.stdout) == (0, "heartbeat 1.1.0\n")
 
 
-def test_help_describes_the_server() -> None:
-    done = run_cli("--help")
+def test_help_describes_the_server_and_points_to_setup() -> None:
+    done = run_script("heartbeat.py", "--help")
     assert done.returncode == 0
     assert "get_heartbeat" in done.stdout
     assert "--log-level" in done.stdout
+    assert "heartbeat_setup.py" in done.stdout
 
 
 def test_a_bad_log_level_is_refused_with_the_rule() -> None:
-    done = run_cli(env={"HEARTBEAT_LOG_LEVEL": "chatty"})
+    done = run_script("heartbeat.py", env={"HEARTBEAT_LOG_LEVEL": "chatty"})
     assert done.returncode == 2
     assert "HEARTBEAT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'CHATTY'" in done.stderr
     assert done.stdout == ""
@@ -252,6 +268,6 @@ def test_started_in_a_terminal_it_says_what_it_waits_for() -> None:
     stdout, stderr = process.communicate(timeout=REPLY_TIMEOUT)
     os.close(controller)
     assert process.returncode == 0
-    assert b"waiting for JSON-RPC messages on stdin" in stderr
+    assert b"it waits for JSON-RPC messages on stdin" in stderr
     assert b"Ctrl-C" in stderr
     assert json.loads(stdout.splitlines()[-1]) == {"jsonrpc": "2.0", "id": 1, "result": {}}

@@ -40,9 +40,11 @@ async def test_lists_exactly_the_heartbeat_tool(client: Client) -> None:
     assert tool.description
     assert tool.input_schema == {
         "type": "object",
+        "title": "get_heartbeat arguments",
         "properties": {
             "user": {
                 "type": "string",
+                "title": "User",
                 "description": "Who to greet: a name of 1 to 200 characters, not only spaces.",
                 "minLength": 1,
                 "maxLength": 200,
@@ -81,6 +83,13 @@ async def test_call_returns_the_greeting_as_structured_content_and_json_text(cli
     assert before - timedelta(seconds=1) <= server_time <= datetime.now(UTC) + timedelta(seconds=1)
 
 
+async def test_the_reply_names_the_client_and_the_protocol_version_in_force(client: Client) -> None:
+    result = await client.call_tool("get_heartbeat", {"user": "Ada"})
+    assert result.structured_content is not None
+    assert result.structured_content["client"] == {"name": "mcp", "version": "0.1.0"}
+    assert result.structured_content["protocol_version"] == client.protocol_version
+
+
 async def test_beat_counts_successful_calls_only(client: Client) -> None:
     first = await client.call_tool("get_heartbeat", {"user": "Ada"})
     failed = await client.call_tool("get_heartbeat", {"user": ""})
@@ -92,7 +101,7 @@ async def test_beat_counts_successful_calls_only(client: Client) -> None:
 
 
 BAD_ARGUMENTS: list[tuple[Any, str]] = [
-    (None, 'arguments must be an object like {"user": "Ada"}, got null'),
+    (None, 'missing required argument "user"'),
     ({}, 'missing required argument "user"'),
     ({"name": "Ada"}, 'missing required argument "user"'),
     ({"user": 42}, '"user" must be of type string, got number'),
@@ -104,6 +113,8 @@ BAD_ARGUMENTS: list[tuple[Any, str]] = [
     ({"user": " \t\n"}, '"user" must contain a character other than whitespace'),
     ({"user": "x" * 201}, '"user" must be at most 200 characters, got 201'),
     ({"user": "Ada", "mood": "happy"}, 'unexpected argument "mood"; the only accepted argument is "user"'),
+    ({"user": "Ada", "a": 1, "b": 2}, 'unexpected argument "a", "b"; the only accepted argument is "user"'),
+    ({"user": "Ada", "a\nb": 1}, 'unexpected argument "a\\nb"; the only accepted argument is "user"'),
 ]
 
 
@@ -132,7 +143,7 @@ async def test_unknown_tool_is_invalid_params_naming_the_tool(client: Client) ->
 async def test_unexpected_failure_is_a_generic_tool_error_with_details_only_in_the_log(
     client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken_reply(user: str) -> dict[str, Any]:
+    def broken_reply(user: str, ctx: Any) -> dict[str, Any]:
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(heartbeat, "heartbeat_reply", broken_reply)
@@ -140,4 +151,5 @@ async def test_unexpected_failure_is_a_generic_tool_error_with_details_only_in_t
     assert result.is_error is True
     assert only_text(result) == "get_heartbeat failed inside the server; the details are in the server's log."
     assert "secret internal detail" in caplog.text
+    assert "Traceback" not in only_text(result)
     assert "Traceback" in caplog.text
