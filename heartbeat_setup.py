@@ -101,9 +101,10 @@ def read_config(path: Path) -> tuple[bytes | None, dict[str, Any]]:
         return None, {}
     except OSError as error:
         raise SetupError(f"cannot read {path}: {error.strerror}.") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise SetupError(f"{path} is not a regular file; heartbeat edits only a plain JSON file.")
     with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise SetupError(f"{path} is not a regular file; heartbeat edits only a plain JSON file.")
         data = file.read()
     return data, parse_config(path, data)
 

@@ -179,7 +179,10 @@ def stdio_server() -> Iterator[StdioServer]:
         started.process.wait()
 
 
-INTEROP_HINT = "the interop kit is not installed; to run these tests: npm ci --prefix tests/interop"
+BUNDLE_DIR = PROJECT_DIR / "bundle"
+NPM_HINT = (
+    "the npm test kits are not installed; to run these tests: npm ci --prefix tests/interop && npm ci --prefix bundle"
+)
 
 
 def skip_or_fail(reason: str) -> None:
@@ -189,20 +192,31 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def node() -> str:
-    """Node.js with the pinned npm packages of tests/interop installed; never installs them itself."""
+def node_with(kit: Path) -> str:
+    """Node.js, with the npm packages pinned in `kit` installed; never installs them itself."""
     found = shutil.which("node")
     if found is None:
         skip_or_fail("Node.js is not installed; these tests need Node.js 20+ and npm")
-    if not (INTEROP_DIR / "node_modules" / ".package-lock.json").exists():
-        skip_or_fail(INTEROP_HINT)
+    if not (kit / "node_modules" / ".package-lock.json").exists():
+        skip_or_fail(NPM_HINT)
     assert found
     return found
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Node.js with the independent MCP clients of tests/interop installed."""
+    return node_with(INTEROP_DIR)
+
+
+@pytest.fixture(scope="session")
+def bundle_node() -> str:
+    """Node.js with the MCPB CLI of bundle/ installed."""
+    return node_with(BUNDLE_DIR)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """After a run that skipped the npm-based tests, say how to enable them."""
     skipped = terminalreporter.stats.get("skipped", [])
-    if any(INTEROP_HINT in str(getattr(report, "longrepr", "")) for report in skipped):
-        terminalreporter.write_line(f"Some tests were skipped: {INTEROP_HINT}")
+    if any(NPM_HINT in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_line(f"Some tests were skipped: {NPM_HINT}")

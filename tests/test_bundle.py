@@ -1,4 +1,4 @@
-"""The MCP Bundle (.mcpb): its manifest agrees with the server, and the packed bundle serves."""
+"""The MCP Bundle (.mcpb): its manifest agrees with the server, and the packed bundle serves as a host runs it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,21 @@ import pytest
 from mcp import Client
 
 import heartbeat
-from tests.conftest import INTEROP_DIR, PROJECT_DIR, StdioServer, call_request, uv
+from tests.conftest import BUNDLE_DIR, PROJECT_DIR, StdioServer, call_request, uv
 
 MANIFEST: dict[str, Any] = json.loads((PROJECT_DIR / "manifest.json").read_text(encoding="utf-8"))
-BUNDLE_FILES = {"heartbeat.py", "pyproject.toml", "uv.lock", "manifest.json", "README.md", "LICENSE", "icon.png"}
-MCPB_CLI = INTEROP_DIR / "node_modules" / "@anthropic-ai" / "mcpb" / "dist" / "cli" / "cli.js"
+BUNDLE_FILES = {
+    "heartbeat.py",
+    "stdio_repairs.py",
+    "pyproject.toml",
+    "uv.lock",
+    "manifest.json",
+    "README.md",
+    "LICENSE",
+    "icon.png",
+}
+MCPB_CLI = BUNDLE_DIR / "node_modules" / "@anthropic-ai" / "mcpb" / "dist" / "cli" / "cli.js"
+DEV_ONLY = ("pytest", "hypothesis", "ruff", "pyright", "nodeenv")  # What only our dev group brings.
 
 
 @pytest.mark.anyio
@@ -34,21 +44,24 @@ def test_manifest_python_range_is_pyprojects() -> None:
     assert MANIFEST["compatibility"]["runtimes"]["python"] == pyproject["project"]["requires-python"]
 
 
-def test_manifest_runs_heartbeat_py_with_uv() -> None:
+def test_manifest_runs_heartbeat_py_with_uv_and_nothing_but_what_serving_needs() -> None:
     assert MANIFEST["manifest_version"] == "0.4"
     assert MANIFEST["server"] == {
         "type": "uv",
         "entry_point": "heartbeat.py",
-        "mcp_config": {"command": "uv", "args": ["run", "--directory", "${__dirname}", "heartbeat.py"]},
+        "mcp_config": {
+            "command": "uv",
+            "args": ["run", "--directory", "${__dirname}", "--no-dev", "--frozen", "heartbeat.py"],
+        },
     }
     assert (PROJECT_DIR / MANIFEST["icon"]).is_file()
 
 
 @pytest.fixture(scope="module")
-def bundle(node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bundle(bundle_node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """heartbeat-<version>.mcpb, built with the README's one command (which also validates)."""
     output = tmp_path_factory.mktemp("bundle") / f"heartbeat-{MANIFEST['version']}.mcpb"
-    subprocess.run([node, "tests/interop/bundle.mjs", str(output)], cwd=PROJECT_DIR, check=True, timeout=300)
+    subprocess.run([bundle_node, "bundle/build.mjs", str(output)], cwd=PROJECT_DIR, check=True, timeout=300)
     return output
 
 
@@ -57,12 +70,16 @@ def test_bundle_carries_only_what_a_host_needs(bundle: Path) -> None:
         assert set(archive.namelist()) == BUNDLE_FILES
 
 
-def test_unpacked_bundle_serves_when_started_as_a_host_would(node: str, bundle: Path, tmp_path: Path) -> None:
+def test_unpacked_bundle_serves_as_its_manifest_says_with_no_dev_package(
+    bundle_node: str, bundle: Path, tmp_path: Path
+) -> None:
     unpacked = tmp_path / "unpacked"
-    subprocess.run([node, str(MCPB_CLI), "unpack", str(bundle), str(unpacked)], check=True, timeout=120)
+    subprocess.run([bundle_node, str(MCPB_CLI), "unpack", str(bundle), str(unpacked)], check=True, timeout=120)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    process = StdioServer(launch=[uv(), "run", "--quiet", "--directory", str(unpacked), "heartbeat.py"], cwd=elsewhere)
+    config = MANIFEST["server"]["mcp_config"]
+    launch = [uv(), *(arg.replace("${__dirname}", str(unpacked)) for arg in config["args"])]
+    process = StdioServer(launch=launch, cwd=elsewhere)
     try:
         assert process.initialize()["result"]["serverInfo"]["version"] == MANIFEST["version"]
         reply = process.request(call_request(2, {"user": "Ada"}))
@@ -71,3 +88,7 @@ def test_unpacked_bundle_serves_when_started_as_a_host_would(node: str, bundle: 
         process.close_stdin()
     assert process.wait() == 0
     assert b"Traceback" not in process.stderr
+    [site_packages] = {path.resolve() for path in (unpacked / ".venv").glob("lib*/python3*/site-packages")}
+    installed = {path.name.split("-")[0].lower() for path in site_packages.glob("*.dist-info")}
+    assert {"mcp", "anyio", "pydantic"} <= installed
+    assert installed.isdisjoint(DEV_ONLY), installed & set(DEV_ONLY)

@@ -146,7 +146,7 @@ def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answer
     process = StdioServer()
     process.initialize()
     idle = rss_mib(process.process.pid)
-    count = 20_000
+    count = 10_000
     batch = frames(*(call_request(i, {"user": f"user {i}"}) for i in range(count)))
     writer = threading.Thread(target=process.write, args=(batch,), daemon=True)
     writer.start()

@@ -15,13 +15,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
 import heartbeat
-from tests.conftest import INTEROP_DIR, MODERN_VERSION, PROJECT_DIR, uv
+from tests.conftest import BUNDLE_DIR, HOST_LAUNCH, INTEROP_DIR, MODERN_VERSION, PROJECT_DIR, uv
 
 CLIENT_TIMEOUT = 120.0
 GREETING = "Hello Ada, my heart beats for you!"
@@ -52,7 +53,7 @@ def assert_client_saw_the_contract(report: dict[str, Any], version: str) -> None
     assert report["serverInfo"] == {"name": "heartbeat", "title": "Heartbeat", "version": heartbeat.VERSION}
     [tool] = report["tools"]
     assert tool["name"] == "get_heartbeat"
-    assert tool["inputSchema"] == heartbeat.INPUT_SCHEMA
+    assert tool["inputSchema"] == heartbeat.HEARTBEAT_TOOL.input_schema
     assert tool["outputSchema"] == heartbeat.OUTPUT_SCHEMA
     assert tool["annotations"] == {
         "readOnlyHint": True,
@@ -90,7 +91,7 @@ def test_typescript_client_v2(node: str, mode: str, version: str) -> None:
 
 def inspector(node: str, *args: str) -> subprocess.CompletedProcess[str]:
     cli = INTEROP_DIR / "node_modules" / "@modelcontextprotocol" / "inspector" / "clients" / "launcher" / "build"
-    launch = ["--cwd", str(PROJECT_DIR), uv(), "run", "heartbeat.py"]
+    launch = ["--cwd", str(PROJECT_DIR), uv(), *HOST_LAUNCH]
     return run_node(node, str(cli / "index.js"), "--cli", *args, "--format", "json", *launch)
 
 
@@ -105,7 +106,7 @@ def test_inspector_lists_the_tool_and_finds_no_portability_problem(node: str, er
     [tool] = json_lines(done.stdout)[0]["result"]["tools"]
     assert (tool["name"], tool["inputSchema"], tool["outputSchema"]) == (
         "get_heartbeat",
-        heartbeat.INPUT_SCHEMA,
+        heartbeat.HEARTBEAT_TOOL.input_schema,
         heartbeat.OUTPUT_SCHEMA,
     )
 
@@ -182,10 +183,11 @@ def test_conformance_suite(node: str, http_url: str, scenario: str) -> None:
     assert "Passed: 1/1, 0 failed" in done.stdout
 
 
-def test_the_pins_are_exact_and_locked() -> None:
-    package = json.loads((INTEROP_DIR / "package.json").read_text(encoding="utf-8"))
-    lock = json.loads((INTEROP_DIR / "package-lock.json").read_text(encoding="utf-8"))
-    pins = {**package["dependencies"], **package["optionalDependencies"]}
+@pytest.mark.parametrize("kit", [INTEROP_DIR, BUNDLE_DIR], ids=["interop", "bundle"])
+def test_the_pins_are_exact_and_locked(kit: Path) -> None:
+    package = json.loads((kit / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((kit / "package-lock.json").read_text(encoding="utf-8"))
+    pins = {**package["dependencies"], **package.get("optionalDependencies", {})}
     for name, version in pins.items():
         assert version[0].isdigit(), f"{name} must be pinned exactly, not {version!r}"
         assert lock["packages"][f"node_modules/{name}"]["version"] == version

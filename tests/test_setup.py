@@ -1,12 +1,14 @@
-"""`install` into Claude Desktop's config and `check`, against temporary files only."""
+"""heartbeat_setup.py: install, uninstall and check, against temporary files only."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ import anyio
 import pytest
 
 import heartbeat
-from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, run_cli, uv
+import heartbeat_setup as setup
+from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, run_script, uv
 
 OTHER_CONFIG = {
     "globalShortcut": "Ctrl+Space",
@@ -44,8 +47,8 @@ def config(tmp_path: Path) -> Path:
 
 def expected_entry() -> dict[str, Any]:
     return {
-        "command": heartbeat.uv_path(),
-        "args": ["--directory", str(PROJECT_DIR), "run", "heartbeat.py"],
+        "command": setup.uv_path(),
+        "args": ["--directory", str(PROJECT_DIR), "run", "--no-dev", "--frozen", "heartbeat.py"],
     }
 
 
@@ -56,7 +59,7 @@ def siblings(path: Path) -> list[str]:
 def test_install_adds_the_entry_and_keeps_everything_else_in_order(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     written = json.loads(config.read_text(encoding="utf-8"))
     assert list(written) == ["globalShortcut", "mcpServers", "theme"]
     assert written["mcpServers"] == {**OTHER_CONFIG["mcpServers"], "heartbeat": expected_entry()}
@@ -70,7 +73,7 @@ def test_install_adds_the_entry_and_keeps_everything_else_in_order(
 
 def test_install_backs_up_the_previous_file_byte_for_byte(config: Path) -> None:
     before = config.read_bytes()
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     backups = list(config.parent.glob("claude_desktop_config.json.*.bak"))
     assert len(backups) == 1
     assert backups[0].read_bytes() == before
@@ -79,15 +82,15 @@ def test_install_backs_up_the_previous_file_byte_for_byte(config: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 def test_install_keeps_the_file_permissions(config: Path) -> None:
     config.chmod(0o640)
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
 
 
 def test_a_second_install_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     after_first = (config.read_bytes(), config.stat().st_mtime_ns, siblings(config))
     capsys.readouterr()
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     assert (config.read_bytes(), config.stat().st_mtime_ns, siblings(config)) == after_first
     assert capsys.readouterr().out == f'"heartbeat" in {config} is already up to date; nothing was written.\n'
 
@@ -95,13 +98,13 @@ def test_a_second_install_writes_nothing(config: Path, capsys: pytest.CaptureFix
 def test_install_updates_an_outdated_entry_and_keeps_its_other_keys(config: Path) -> None:
     stale = {"command": "uv", "args": ["run", "heartbeat.py"], "env": {"HEARTBEAT_LOG_LEVEL": "DEBUG"}}
     config.write_text(json.dumps({"mcpServers": {"heartbeat": stale}}), encoding="utf-8")
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]["heartbeat"]
     assert entry == {**expected_entry(), "env": {"HEARTBEAT_LOG_LEVEL": "DEBUG"}}
 
 
 def test_install_with_another_name(config: Path) -> None:
-    heartbeat.install(config, "pulse", dry_run=False)
+    setup.install(config, "pulse", dry_run=False)
     servers = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
     assert servers["pulse"] == expected_entry()
     assert "heartbeat" not in servers
@@ -109,7 +112,7 @@ def test_install_with_another_name(config: Path) -> None:
 
 def test_dry_run_prints_target_and_entry_and_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = (config.read_bytes(), siblings(config))
-    heartbeat.install(config, "heartbeat", dry_run=True)
+    setup.install(config, "heartbeat", dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
     out = capsys.readouterr().out
     assert out.startswith(f"Would write to {config}:\n")
@@ -118,7 +121,7 @@ def test_dry_run_prints_target_and_entry_and_writes_nothing(config: Path, capsys
 
 def test_install_creates_the_file_and_its_folder(tmp_path: Path) -> None:
     config = tmp_path / "new" / "Claude" / "claude_desktop_config.json"
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {"heartbeat": expected_entry()}}
     assert siblings(config) == ["claude_desktop_config.json"]
 
@@ -136,33 +139,32 @@ def test_install_creates_the_file_and_its_folder(tmp_path: Path) -> None:
 def test_a_config_it_cannot_merge_into_is_refused_and_left_untouched(config: Path, content: str, problem: str) -> None:
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), config.stat().st_mtime_ns, siblings(config))
-    with pytest.raises(heartbeat.SetupError) as refused:
-        heartbeat.install(config, "heartbeat", dry_run=False)
+    with pytest.raises(setup.SetupError) as refused:
+        setup.install(config, "heartbeat", dry_run=False)
     assert str(config) in str(refused.value)
     assert problem in str(refused.value)
-    assert str(refused.value).endswith("Nothing was written.")
     assert (config.read_bytes(), config.stat().st_mtime_ns, siblings(config)) == before
 
 
 def test_the_cli_refuses_invalid_json_in_one_line_without_a_traceback(config: Path) -> None:
     config.write_text("{oops", encoding="utf-8")
-    done = run_cli("install", "--config", str(config))
+    done = run_script("heartbeat_setup.py", "install", "--config", str(config))
     assert done.returncode == 1
-    assert done.stderr.startswith(f"heartbeat install: {config} is not valid JSON (")
+    assert done.stderr.startswith(f"heartbeat_setup install: {config} is not valid JSON (")
     assert "Traceback" not in done.stderr
     assert config.read_text(encoding="utf-8") == "{oops"
 
 
 def test_a_byte_order_mark_from_notepad_is_accepted_and_not_written_back(config: Path) -> None:
     config.write_bytes(b"\xef\xbb\xbf" + json.dumps(OTHER_CONFIG).encode())
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     assert not config.read_bytes().startswith(b"\xef\xbb\xbf")
     assert json.loads(config.read_text(encoding="utf-8"))["theme"] == "dark"
 
 
 def test_an_empty_config_file_is_treated_as_empty(config: Path) -> None:
     config.write_text("\n", encoding="utf-8")
-    heartbeat.install(config, "heartbeat", dry_run=False)
+    setup.install(config, "heartbeat", dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {"heartbeat": expected_entry()}}
 
 
@@ -170,25 +172,25 @@ def test_an_empty_config_file_is_treated_as_empty(config: Path) -> None:
 def test_install_writes_through_a_symlinked_config(config: Path, tmp_path: Path) -> None:
     link = tmp_path / "link.json"
     link.symlink_to(config)
-    heartbeat.install(link, "heartbeat", dry_run=False)
+    setup.install(link, "heartbeat", dry_run=False)
     assert link.is_symlink()
     assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"]["heartbeat"] == expected_entry()
 
 
 def test_windows_paths_survive_a_json_round_trip(tmp_path: Path) -> None:
-    entry = heartbeat.desktop_entry(r"C:\Users\Ada Lovelace\.local\bin\uv.exe", r"C:\Users\Ada Lovelace\src\heartbeat")
+    entry = setup.desktop_entry(r"C:\Users\Ada Lovelace\.local\bin\uv.exe", r"C:\Users\Ada Lovelace\src\heartbeat")
     config = tmp_path / "claude_desktop_config.json"
-    heartbeat.write_config(config, {"mcpServers": {"heartbeat": entry}})
+    config.write_bytes(setup.serialize_config(config, {"mcpServers": {"heartbeat": entry}}))
     assert r'"C:\\Users\\Ada Lovelace\\.local\\bin\\uv.exe"' in config.read_text(encoding="utf-8")
-    assert heartbeat.read_config(config)["mcpServers"]["heartbeat"] == entry
+    assert setup.read_config(config)[1]["mcpServers"]["heartbeat"] == entry
     assert entry["args"][1] == "C:\\Users\\Ada Lovelace\\src\\heartbeat"
 
 
 def test_missing_uv_is_a_clear_error_saying_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("UV", raising=False)
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(heartbeat.SetupError, match=r"^uv not found\. Install it .*pip install uv"):
-        heartbeat.uv_path()
+    with pytest.raises(setup.SetupError, match=r"^uv not found\. Install it .*pipx install uv"):
+        setup.uv_path()
 
 
 @pytest.mark.parametrize(
@@ -206,11 +208,184 @@ def test_the_config_folder_follows_the_platform(
     monkeypatch.setenv("APPDATA", str(private_home / "AppData" / "Roaming"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(private_home / ".config"))
     base = {"darwin": private_home, "win32": private_home / "AppData" / "Roaming", "linux": private_home / ".config"}
-    assert heartbeat.claude_folder() == base[platform].joinpath(*parts)
+    assert setup.claude_folder() == base[platform].joinpath(*parts)
+
+
+# uninstall ----------------------------------------------------------------------
+
+
+def test_uninstall_removes_only_the_entry_and_keeps_a_backup(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    setup.install(config, "heartbeat", dry_run=False)
+    installed = config.read_bytes()
+    capsys.readouterr()
+    setup.uninstall(config, "heartbeat", dry_run=False)
+    assert json.loads(config.read_text(encoding="utf-8")) == OTHER_CONFIG
+    assert f'Removed "heartbeat" from {config}.' in capsys.readouterr().out
+    newest = max(config.parent.glob("claude_desktop_config.json.*.bak"))
+    assert newest.read_bytes() == installed
+
+
+def test_uninstall_twice_writes_nothing_the_second_time(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    setup.install(config, "heartbeat", dry_run=False)
+    setup.uninstall(config, "heartbeat", dry_run=False)
+    after_first = (config.read_bytes(), siblings(config))
+    capsys.readouterr()
+    setup.uninstall(config, "heartbeat", dry_run=False)
+    assert (config.read_bytes(), siblings(config)) == after_first
+    assert capsys.readouterr().out == f'"heartbeat" is not in {config}; nothing was written.\n'
+
+
+def test_uninstall_dry_run_and_an_absent_file_write_nothing(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.install(config, "heartbeat", dry_run=False)
+    before = (config.read_bytes(), siblings(config))
+    setup.uninstall(config, "heartbeat", dry_run=True)
+    assert (config.read_bytes(), siblings(config)) == before
+    absent = tmp_path / "absent" / "claude_desktop_config.json"
+    setup.uninstall(absent, "heartbeat", dry_run=False)
+    assert not absent.parent.exists()
+    out = capsys.readouterr().out
+    assert f'Would remove "heartbeat" from {config}.' in out
+    assert f'"heartbeat" is not in {absent}; nothing was written.' in out
+
+
+# Never lose or corrupt a byte ----------------------------------------------------
+
+
+def test_concurrent_installs_lose_no_entry(config: Path) -> None:
+    names = [f"s{number}" for number in range(8)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "heartbeat_setup.py", "install", "--config", str(config), "--name", name],
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in names
+    ]
+    for run in runs:
+        _, stderr = run.communicate(timeout=REPLY_TIMEOUT * 2)
+        assert run.returncode == 0, stderr
+    servers = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
+    assert set(servers) == {"files", *names}
+
+
+def test_a_write_by_another_program_during_install_is_kept(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claude Desktop saving its config while install runs: install starts over on the new content."""
+    original = setup.serialize_config
+    calls: list[int] = []
+
+    def serialize_while_the_app_saves(path: Path, content: dict[str, Any]) -> bytes:
+        if not calls:
+            path.write_text(json.dumps({**OTHER_CONFIG, "theme": "light"}), encoding="utf-8")
+        calls.append(1)
+        return original(path, content)
+
+    monkeypatch.setattr(setup, "serialize_config", serialize_while_the_app_saves)
+    setup.install(config, "heartbeat", dry_run=False)
+    written = json.loads(config.read_text(encoding="utf-8"))
+    assert written["theme"] == "light"
+    assert written["mcpServers"]["heartbeat"] == expected_entry()
+    assert len(calls) == 2
+
+
+UNWRITABLE_JSON = [
+    ('{"mcpServers": {}, "x": NaN}', "is not valid JSON heartbeat can keep exactly (NaN is not a JSON value)"),
+    ('{"mcpServers": {}, "x": -Infinity}', "is not valid JSON heartbeat can keep exactly (-Infinity is not"),
+    ('{"mcpServers": {}, "x": 1e400}', "holds a number too large to write back exactly (like 1e400)"),
+    ('{"mcpServers": {}, "x": ' + "9" * 5000 + "}", "is not valid JSON heartbeat can keep exactly (Exceeds the limit"),
+    ('{"mcpServers": {}, "x": "\\ud800"}', "holds text that is not valid Unicode (a lone surrogate escape)"),
+    ('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "is nested too deeply to edit safely"),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"), UNWRITABLE_JSON, ids=["nan", "infinity", "1e400", "long-int", "surrogate", "deep"]
+)
+def test_json_it_could_not_write_back_exactly_is_refused_in_one_line(config: Path, content: str, problem: str) -> None:
+    config.write_text(content, encoding="utf-8")
+    before = (config.read_bytes(), siblings(config))
+    done = run_script("heartbeat_setup.py", "install", "--config", str(config))
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"heartbeat_setup install: {config} ")
+    assert problem in line
+    assert line.endswith("Nothing was written.")
+    assert (config.read_bytes(), siblings(config)) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, devices and symlink loops are POSIX")
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "symlink-loop"])
+def test_anything_but_a_regular_file_is_refused_without_waiting(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "claude_desktop_config.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to(os.devnull)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(tmp_path / "loop")
+        (tmp_path / "loop").symlink_to(path)
+    before = sorted(entry.name for entry in tmp_path.iterdir())
+    done = run_script("heartbeat_setup.py", "install", "--config", str(path))
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("heartbeat_setup install: ")
+    assert "not a regular file" in line or "Too many levels of symbolic links" in line
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == before
+    assert Path(os.devnull).is_char_device()
+
+
+def test_a_read_only_config_is_left_for_the_user_to_decide(config: Path) -> None:
+    config.chmod(0o444)
+    before = (config.read_bytes(), siblings(config))
+    with pytest.raises(setup.SetupError, match="is read-only; make it writable first"):
+        setup.install(config, "heartbeat", dry_run=False)
+    assert (config.read_bytes(), siblings(config)) == before
+
+
+def test_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    config = tmp_path / "file" / "Claude" / "claude_desktop_config.json"
+    done = run_script("heartbeat_setup.py", "install", "--config", str(config))
+    assert done.returncode == 1
+    assert done.stderr == f"heartbeat_setup install: cannot read {config}: Not a directory. Nothing was written.\n"
+
+
+@pytest.mark.parametrize("failing", ["backup", "config"])
+def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
+    config: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    before = config.read_bytes()
+    real_fsync = os.fsync
+    fsyncs: list[int] = []
+
+    def fsync_on_a_full_disk(descriptor: int) -> None:
+        fsyncs.append(descriptor)
+        if failing == "backup" or len(fsyncs) == 2:  # The backup is written first, then the config.
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync_on_a_full_disk)
+    with pytest.raises(setup.SetupError) as refused:
+        setup.install(config, "heartbeat", dry_run=False)
+    assert str(refused.value) == f"cannot write {config}: No space left on device."
+    assert config.read_bytes() == before
+    assert siblings(config) == ["claude_desktop_config.json"]
+
+
+# check ------------------------------------------------------------------------------
+
+
+def check(config: Path, seconds: float = REPLY_TIMEOUT) -> dict[str, Any]:
+    with (config.parent / "server-stderr.log").open("w+", encoding="utf-8") as server_log:
+        return anyio.run(setup.check, config, "heartbeat", seconds, server_log)
 
 
 def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
-    report = anyio.run(heartbeat.check, tmp_path / "absent.json", "heartbeat", REPLY_TIMEOUT)
+    report = check(tmp_path / "absent.json")
     assert report["ok"] is True, report
     assert report["command"] == [expected_entry()["command"], *expected_entry()["args"]]
     assert report["source"] == "the entry install would write"
@@ -220,10 +395,14 @@ def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
     assert report["round_trip_ms"] > 0
 
 
+def entry_in(config: Path, entry: Any) -> None:
+    config.write_text(json.dumps({"mcpServers": {"heartbeat": entry}}), encoding="utf-8")
+
+
 def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits(config: Path) -> None:
     dies = {"command": sys.executable, "args": ["-c", "import sys; print('no luck', file=sys.stderr); sys.exit(3)"]}
-    config.write_text(json.dumps({"mcpServers": {"heartbeat": dies}}), encoding="utf-8")
-    done = run_cli("check", "--config", str(config), "--json")
+    entry_in(config, dies)
+    done = run_script("heartbeat_setup.py", "check", "--config", str(config), "--json")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     report = json.loads(done.stdout)
@@ -234,10 +413,56 @@ def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits
     assert "no luck" in report["server_stderr"]
 
 
+def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: Path) -> None:
+    chatty = (
+        "import sys; print('Server starting on stdio...', flush=True); "
+        "print('oops', file=sys.stderr, flush=True); sys.stdin.read()"
+    )
+    entry_in(config, {"command": sys.executable, "args": ["-c", chatty]})
+    started = time.monotonic()
+    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    assert time.monotonic() - started < 20
+    assert done.returncode == 1
+    assert (
+        "  problem:    the server wrote something that is not JSON-RPC to stdout: 'Server starting on stdio...'\n"
+        in done.stdout
+    )
+    assert "oops" in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"command": "uv", "env": ["A=1"]}, '"env" must be an object whose values are strings'),
+        ({"command": "uv", "env": {"A": 1}}, '"env" must be an object whose values are strings'),
+        ({"command": "uv", "args": "run heartbeat.py"}, '"args" must be a list of strings'),
+        ({"command": "uv", "args": ["run", 3]}, '"args" must be a list of strings'),
+        ({"args": ["run"]}, 'needs "command": the program to start, as a string'),
+        ({"command": ""}, 'needs "command": the program to start, as a string'),
+        ("uv run heartbeat.py", "must be an object, not string"),
+    ],
+)
+def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entry: Any, problem: str) -> None:
+    entry_in(config, entry)
+    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    assert done.returncode == 1
+    separator = " " if problem.startswith(("needs", "must")) else ": "
+    assert done.stderr == f'heartbeat_setup check: the entry "heartbeat" in {config}{separator}{problem}.\n'
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "-1", "0", "nan", "soon"])
+def test_check_refuses_a_timeout_that_is_not_a_sensible_number_of_seconds(value: str) -> None:
+    done = run_script("heartbeat_setup.py", "check", f"--timeout={value}")
+    assert done.returncode == 2
+    assert "argument --timeout: must be a number of seconds above 0 and at most 3600" in done.stderr
+
+
 def test_check_reports_a_command_that_cannot_start(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = str(config.parent / "no-such-uv")
-    config.write_text(json.dumps({"mcpServers": {"heartbeat": {"command": missing}}}), encoding="utf-8")
-    assert heartbeat.run_check(config, "heartbeat", REPLY_TIMEOUT, as_json=False) == 1
+    entry_in(config, {"command": missing})
+    assert setup.run_check(config, "heartbeat", REPLY_TIMEOUT, as_json=False) == 1
     out = capsys.readouterr().out
     assert out.startswith("heartbeat check: FAILED\n")
     assert f"  command:    {missing}\n" in out
@@ -246,18 +471,18 @@ def test_check_reports_a_command_that_cannot_start(config: Path, capsys: pytest.
 
 
 def test_check_gives_up_on_a_server_that_never_answers(config: Path) -> None:
-    silent = {"command": sys.executable, "args": ["-c", "import time; time.sleep(60)"]}
-    config.write_text(json.dumps({"mcpServers": {"heartbeat": silent}}), encoding="utf-8")
-    report = anyio.run(heartbeat.check, config, "heartbeat", 1.0)
+    entry_in(config, {"command": sys.executable, "args": ["-c", "import time; time.sleep(60)"]})
+    report = check(config, 1.0)
     assert report["ok"] is False
     assert report["error"] == "no complete answer within 1 s"
 
 
-def test_install_from_the_cli_then_check_it(config: Path) -> None:
+def test_install_check_and_uninstall_from_the_cli(config: Path) -> None:
     env = {**os.environ, "HEARTBEAT_LOG_LEVEL": "WARNING"}
-    for command in (["install"], ["check"]):
+    outputs: list[str] = []
+    for command in ("install", "check", "uninstall"):
         done = subprocess.run(
-            [uv(), "run", "--quiet", "heartbeat.py", *command, "--config", str(config)],
+            [uv(), "run", "--quiet", "heartbeat_setup.py", command, "--config", str(config)],
             cwd=PROJECT_DIR,
             capture_output=True,
             text=True,
@@ -266,5 +491,7 @@ def test_install_from_the_cli_then_check_it(config: Path) -> None:
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("heartbeat check: OK\n")
-    assert f"  from:       {config}\n" in done.stdout
+        outputs.append(done.stdout)
+    assert outputs[1].startswith("heartbeat check: OK\n")
+    assert f"  from:       {config}\n" in outputs[1]
+    assert json.loads(config.read_text(encoding="utf-8")) == OTHER_CONFIG

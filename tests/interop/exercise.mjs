@@ -3,10 +3,10 @@ import { fileURLToPath } from "node:url";
 
 export const PROJECT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
-/** How a host launches heartbeat: `uv run heartbeat.py` in the project directory. */
+/** How a host launches heartbeat: `uv run --no-dev --frozen heartbeat.py` in the project directory. */
 export const SERVER = {
   command: process.env.UV ?? "uv",
-  args: ["run", "--quiet", "heartbeat.py"],
+  args: ["run", "--quiet", "--no-dev", "--frozen", "heartbeat.py"],
   cwd: PROJECT_DIR,
   stderr: "pipe",
 };

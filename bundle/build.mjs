@@ -1,17 +1,19 @@
-// Builds heartbeat-<version>.mcpb with the pinned MCPB CLI: `node tests/interop/bundle.mjs [output]`.
-// Installs the pinned npm packages first when they are missing, then validates and packs.
+// Builds heartbeat-<version>.mcpb with the pinned MCPB CLI: `node bundle/build.mjs [output]`.
+// Needs only Node.js 20+: installs the CLI pinned in bundle/package.json first when it is
+// missing, then validates manifest.json and packs what .mcpbignore lets through.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const project = resolve(here, "../..");
+const project = resolve(here, "..");
 const mcpb = resolve(here, "node_modules/@anthropic-ai/mcpb/dist/cli/cli.js");
 const run = (command, args, cwd = project) => execFileSync(command, args, { cwd, stdio: "inherit" });
 
 if (!existsSync(mcpb)) {
-  run(process.platform === "win32" ? "npm.cmd" : "npm", ["ci", "--no-audit", "--no-fund"], here);
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  run(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], here);
 }
 const { version } = JSON.parse(readFileSync(resolve(project, "manifest.json"), "utf8"));
 const output = resolve(process.argv[2] ?? resolve(project, `heartbeat-${version}.mcpb`));
