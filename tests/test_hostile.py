@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,15 @@ def rss_mib(pid: int) -> float:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) / 1024
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[StdioServer]:
+    """One server for the tests that send a line or two and read the answers; it must end cleanly."""
+    process = StdioServer()
+    yield process
+    process.close_stdin()
+    assert_quiet_stop(process, 0)
+
+
 needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc (Linux)")
 
 
@@ -61,28 +71,28 @@ def test_every_request_is_answered_at_eof_even_when_ids_repeat() -> None:
     ],
     ids=["params-array", "method-number", "wrong-version", "no-jsonrpc"],
 )
-def test_an_invalid_request_whose_id_is_readable_is_answered_with_that_id(line: bytes) -> None:
-    process = StdioServer()
-    process.write(line + b"\n")
-    reply = process.read()
+def test_an_invalid_request_whose_id_is_readable_is_answered_with_that_id(shared: StdioServer, line: bytes) -> None:
+    shared.write(line + b"\n")
+    reply = shared.read()
     assert reply == {
         "jsonrpc": "2.0",
         "id": json.loads(line)["id"],
         "error": {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"},
     }
-    assert process.request(PING) == PONG
+    assert shared.request(PING) == PONG
 
 
 @pytest.mark.parametrize("bad_id", [True, 1.5, {"n": 1}, None, [1]], ids=["true", "float", "object", "null", "array"])
-def test_a_request_whose_id_json_rpc_does_not_allow_gets_invalid_request_with_null_id(bad_id: Any) -> None:
-    process = StdioServer()
-    process.send({"jsonrpc": "2.0", "id": bad_id, "method": "ping"})
-    assert process.read() == {
+def test_a_request_whose_id_json_rpc_does_not_allow_gets_invalid_request_with_null_id(
+    shared: StdioServer, bad_id: Any
+) -> None:
+    shared.send({"jsonrpc": "2.0", "id": bad_id, "method": "ping"})
+    assert shared.read() == {
         "jsonrpc": "2.0",
         "id": None,
         "error": {"code": -32600, "message": 'Invalid Request: "id" must be a string or an integer'},
     }
-    assert process.request(PING) == PONG
+    assert shared.request(PING) == PONG
 
 
 def test_blank_lines_are_skipped_without_a_reply() -> None:
@@ -94,8 +104,8 @@ def test_blank_lines_are_skipped_without_a_reply() -> None:
     assert process.remaining_stdout() == []
 
 
-def test_a_json_rpc_batch_is_refused_as_one_invalid_request() -> None:
-    process = StdioServer()
+def test_a_json_rpc_batch_is_refused_as_one_invalid_request(shared: StdioServer) -> None:
+    process = shared
     process.write(b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]\n')
     assert process.read() == {
         "jsonrpc": "2.0",
@@ -143,20 +153,26 @@ def test_a_stream_without_newlines_is_answered_once_and_memory_stays_bounded() -
 
 @needs_proc
 def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answered() -> None:
-    process = StdioServer()
-    process.initialize()
-    idle = rss_mib(process.process.pid)
-    count = 10_000
-    batch = frames(*(call_request(i, {"user": f"user {i}"}) for i in range(count)))
-    writer = threading.Thread(target=process.write, args=(batch,), daemon=True)
-    writer.start()
-    time.sleep(3)  # The server answers MAX_IN_FLIGHT, then stops reading until someone reads stdout.
-    grown = rss_mib(process.process.pid) - idle
-    assert writer.is_alive(), "the server read everything without being answered"
-    assert grown < 40, f"{grown:.0f} MiB for {MAX_IN_FLIGHT} requests in flight"
-    replies = [process.read() for _ in range(count)]
-    writer.join(timeout=REPLY_TIMEOUT)
-    assert sorted(reply["id"] for reply in replies) == list(range(count))
+    count = 8_000
+    with subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as server:
+        assert server.stdin
+        assert server.stdout
+        server.stdin.write(frames(initialize_request(), PING))
+        server.stdin.flush()
+        replies = [json.loads(server.stdout.readline()) for _ in range(2)]
+        idle = rss_mib(server.pid)
+        calls = frames(*(call_request(i, {"user": f"user {i}"}) for i in range(count)))
+        writer = threading.Thread(target=server.stdin.write, args=(calls,), daemon=True)
+        writer.start()
+        time.sleep(2)  # Nobody reads stdout: its pipe fills, MAX_IN_FLIGHT requests wait, stdin is left unread.
+        grown = rss_mib(server.pid) - idle
+        assert writer.is_alive(), "the server read every request although none could be answered"
+        replies += [json.loads(server.stdout.readline()) for _ in range(count)]
+        writer.join(timeout=REPLY_TIMEOUT)
+        server.stdin.close()
+        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    assert grown < 16, f"{grown:.0f} MiB for {MAX_IN_FLIGHT} requests in flight"
+    assert sorted(reply["id"] for reply in replies[2:]) == list(range(count))
 
 
 def stopped_by_host(stdout: int) -> subprocess.CompletedProcess[bytes]:

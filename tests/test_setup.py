@@ -303,16 +303,22 @@ UNWRITABLE_JSON = [
 @pytest.mark.parametrize(
     ("content", "problem"), UNWRITABLE_JSON, ids=["nan", "infinity", "1e400", "long-int", "surrogate", "deep"]
 )
-def test_json_it_could_not_write_back_exactly_is_refused_in_one_line(config: Path, content: str, problem: str) -> None:
+def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: str, problem: str) -> None:
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), siblings(config))
+    with pytest.raises(setup.SetupError) as refused:
+        setup.install(config, "heartbeat", dry_run=False)
+    assert str(refused.value).startswith(f"{config} ")
+    assert problem in str(refused.value)
+    assert (config.read_bytes(), siblings(config)) == before
+
+
+def test_the_cli_refuses_in_one_line_without_a_traceback(config: Path) -> None:
+    content, problem = UNWRITABLE_JSON[2]
+    config.write_text(content, encoding="utf-8")
     done = run_script("heartbeat_setup.py", "install", "--config", str(config))
     assert done.returncode == 1
-    [line] = done.stderr.splitlines()
-    assert line.startswith(f"heartbeat_setup install: {config} ")
-    assert problem in line
-    assert line.endswith("Nothing was written.")
-    assert (config.read_bytes(), siblings(config)) == before
+    assert done.stderr == f"heartbeat_setup install: {config} {problem}. Nothing was written.\n"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, devices and symlink loops are POSIX")
@@ -329,11 +335,9 @@ def test_anything_but_a_regular_file_is_refused_without_waiting(tmp_path: Path, 
         path.symlink_to(tmp_path / "loop")
         (tmp_path / "loop").symlink_to(path)
     before = sorted(entry.name for entry in tmp_path.iterdir())
-    done = run_script("heartbeat_setup.py", "install", "--config", str(path))
-    assert done.returncode == 1
-    [line] = done.stderr.splitlines()
-    assert line.startswith("heartbeat_setup install: ")
-    assert "not a regular file" in line or "Too many levels of symbolic links" in line
+    with pytest.raises(setup.SetupError) as refused:
+        setup.install(path, "heartbeat", dry_run=False)
+    assert "not a regular file" in str(refused.value) or "Too many levels of symbolic links" in str(refused.value)
     assert sorted(entry.name for entry in tmp_path.iterdir()) == before
     assert Path(os.devnull).is_char_device()
 
@@ -445,18 +449,32 @@ def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: P
 )
 def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entry: Any, problem: str) -> None:
     entry_in(config, entry)
+    with pytest.raises(setup.SetupError) as refused:
+        setup.configured_entry(config, "heartbeat")
+    separator = " " if problem.startswith(("needs", "must")) else ": "
+    assert str(refused.value) == f'the entry "heartbeat" in {config}{separator}{problem}.'
+
+
+def test_the_cli_reports_a_malformed_entry_in_one_line(config: Path) -> None:
+    entry_in(config, {"command": "uv", "env": ["A=1"]})
     done = run_script("heartbeat_setup.py", "check", "--config", str(config))
     assert done.returncode == 1
-    separator = " " if problem.startswith(("needs", "must")) else ": "
-    assert done.stderr == f'heartbeat_setup check: the entry "heartbeat" in {config}{separator}{problem}.\n'
-    assert "Traceback" not in done.stderr
+    problem = '"env" must be an object whose values are strings'
+    assert done.stderr == f'heartbeat_setup check: the entry "heartbeat" in {config}: {problem}.\n'
 
 
-@pytest.mark.parametrize("value", ["inf", "1e308", "-1", "0", "nan", "soon"])
-def test_check_refuses_a_timeout_that_is_not_a_sensible_number_of_seconds(value: str) -> None:
-    done = run_script("heartbeat_setup.py", "check", f"--timeout={value}")
-    assert done.returncode == 2
-    assert "argument --timeout: must be a number of seconds above 0 and at most 3600" in done.stderr
+@pytest.mark.parametrize("value", ["inf", "1e308", "-1", "0", "nan", "soon", "3601"])
+def test_check_refuses_a_timeout_that_is_not_a_sensible_number_of_seconds(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        setup.parse_args(["check", f"--timeout={value}"])
+    assert refused.value.code == 2
+    assert "argument --timeout: must be a number of seconds above 0 and at most 3600" in capsys.readouterr().err
+
+
+def test_a_sensible_timeout_is_taken() -> None:
+    assert setup.parse_args(["check", "--timeout", "2.5"]).timeout == 2.5
 
 
 def test_check_reports_a_command_that_cannot_start(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

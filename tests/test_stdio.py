@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -56,6 +57,16 @@ def envelope(**params: Any) -> dict[str, Any]:
 def assert_clean_exit(process: StdioServer) -> None:
     assert process.wait() == 0
     assert b"Traceback" not in process.stderr, process.stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def initialized_server() -> Iterator[StdioServer]:
+    """One server, past the handshake, for the tests that each send a few lines and read the answers."""
+    process = StdioServer()
+    process.initialize()
+    yield process
+    process.close_stdin()
+    assert_clean_exit(process)
 
 
 @pytest.mark.parametrize("version", LEGACY_VERSIONS)
@@ -114,18 +125,16 @@ def test_start_logs_one_line_to_stderr_and_nothing_to_stdout(stdio_server: Stdio
 
 
 @pytest.mark.parametrize("arguments", ["Ada", ["Ada"], 7, True], ids=["string", "array", "number", "boolean"])
-def test_non_object_arguments_are_a_protocol_error(stdio_server: StdioServer, arguments: Any) -> None:
+def test_non_object_arguments_are_a_protocol_error(initialized_server: StdioServer, arguments: Any) -> None:
     """A tools/call that fails the CallToolRequest schema is -32602 (spec 2025-11-25, server/tools)."""
-    stdio_server.initialize()
-    reply = stdio_server.request(call_request(2, arguments))
+    reply = initialized_server.request(call_request(2, arguments))
     assert reply["error"]["code"] == -32602
     assert reply["error"]["message"] == "Invalid request parameters"
     assert "result" not in reply
 
 
-def test_unknown_tool_is_a_json_rpc_invalid_params_error(stdio_server: StdioServer) -> None:
-    stdio_server.initialize()
-    reply = stdio_server.request(call_request(2, {"user": "Ada"}, name="no_such_tool"))
+def test_unknown_tool_is_a_json_rpc_invalid_params_error(initialized_server: StdioServer) -> None:
+    reply = initialized_server.request(call_request(2, {"user": "Ada"}, name="no_such_tool"))
     assert reply["error"]["code"] == -32602
     assert reply["error"]["message"] == "Unknown tool: 'no_such_tool'. Available: 'get_heartbeat'"
 
@@ -146,24 +155,20 @@ def test_unknown_tool_is_a_json_rpc_invalid_params_error(stdio_server: StdioServ
     ids=["garbage", "invalid-utf8", "partial", "deep-nesting", "wrong-version", "3MB"],
 )
 def test_a_line_that_is_not_json_rpc_gets_an_error_reply_and_the_server_goes_on(
-    stdio_server: StdioServer, line: bytes, reply: dict[str, Any]
+    initialized_server: StdioServer, line: bytes, reply: dict[str, Any]
 ) -> None:
-    stdio_server.initialize()
-    stdio_server.write(line + b"\n")
-    assert stdio_server.read() == reply
-    assert stdio_server.request({"jsonrpc": "2.0", "id": 7, "method": "ping"}) == {
+    initialized_server.write(line + b"\n")
+    assert initialized_server.read() == reply
+    assert initialized_server.request({"jsonrpc": "2.0", "id": 7, "method": "ping"}) == {
         "jsonrpc": "2.0",
         "id": 7,
         "result": {},
     }
-    assert stdio_server.request(call_request(8, {"user": "Ada"}))["result"]["isError"] is False
-    stdio_server.close_stdin()
-    assert_clean_exit(stdio_server)
+    assert initialized_server.request(call_request(8, {"user": "Ada"}))["result"]["isError"] is False
 
 
-def test_a_multi_megabyte_user_is_a_tool_error_not_a_crash(stdio_server: StdioServer) -> None:
-    stdio_server.initialize()
-    reply = stdio_server.request(call_request(2, {"user": "x" * (3 * 1024 * 1024)}))
+def test_a_multi_megabyte_user_is_a_tool_error_not_a_crash(initialized_server: StdioServer) -> None:
+    reply = initialized_server.request(call_request(2, {"user": "x" * (3 * 1024 * 1024)}))
     assert reply["result"]["isError"] is True
     assert reply["result"]["content"][0]["text"].endswith("must be at most 200 characters, got 3145728.")
 
@@ -208,15 +213,6 @@ def test_any_object_but_a_single_user_is_a_tool_error_on_the_wire(
     reply = initialized_server.request(call_request(2, arguments))
     assert reply["result"]["isError"] is True, reply
     assert reply["result"]["content"][0]["text"].startswith("Invalid arguments for get_heartbeat: ")
-
-
-@pytest.fixture(scope="module")
-def initialized_server() -> Any:
-    process = StdioServer()
-    process.initialize()
-    yield process
-    process.close_stdin()
-    assert_clean_exit(process)
 
 
 def test_version_flag_prints_name_and_version() -> None:
