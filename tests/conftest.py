@@ -215,6 +215,7 @@ def bundle_node() -> str:
     return node_with(BUNDLE_DIR)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """After a run that skipped the npm-based tests, say how to enable them."""
     skipped = terminalreporter.stats.get("skipped", [])
