@@ -201,7 +201,7 @@ def handler_microseconds() -> dict[str, float]:
     client = types.InitializeRequestParams(
         protocol_version="2025-11-25",
         capabilities=types.ClientCapabilities(),
-        client_info=types.Implementation(**INITIALIZE_CLIENT),
+        client_info=types.Implementation(name=INITIALIZE_CLIENT["name"], version=INITIALIZE_CLIENT["version"]),
     )
     # What the handlers read of their context: the client's handshake and the protocol version.
     ctx = SimpleNamespace(session=SimpleNamespace(client_params=client), protocol_version="2025-11-25")
