@@ -1,7 +1,7 @@
 """heartbeat: a minimal MCP server with one tool, `get_heartbeat`, over stdio.
 
 A host (Claude Desktop, an IDE, the MCP Inspector) starts it with
-`uv --directory <this folder> run --no-dev heartbeat.py` and speaks JSON-RPC on
+`uv --directory <this folder> run --no-dev --frozen heartbeat.py` and speaks JSON-RPC on
 stdin and stdout, one message per line; logs go to stderr. The SDK's stdio
 transport is used with the repairs in stdio_repairs.py. README.md tells how to
 install, run, test and copy it.
@@ -25,7 +25,6 @@ import mcp_types as types
 from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
 
 # The contract ---------------------------------------------------------------
 
@@ -128,25 +127,27 @@ def validate_arguments(arguments: dict[str, Any] | None) -> HeartbeatArguments |
     try:
         return HeartbeatArguments.model_validate(arguments or {})
     except ValidationError as error:
-        return describe_problem(error.errors(include_url=False))
+        return describe_problem(error)
 
 
-def describe_problem(errors: list[ErrorDetails]) -> str:
+def describe_problem(error: ValidationError) -> str:
     """The first problem, in words a model can act on; the value itself is never echoed."""
+    errors = error.errors(include_url=False)
     first = errors[0]
     field = quoted(first["loc"][0]) if first["loc"] else "arguments"
     match first["type"]:
         case "missing":
             return f"missing required argument {field}"
         case "extra_forbidden":
-            extra = ", ".join(quoted(error["loc"][0]) for error in errors if error["type"] == "extra_forbidden")
-            return f'unexpected argument {extra}; the only accepted argument is "user"'
+            extra = ", ".join(quoted(problem["loc"][0]) for problem in errors if problem["type"] == "extra_forbidden")
+            accepted = ", ".join(quoted(name) for name in HeartbeatArguments.model_fields)
+            return f"unexpected argument {extra}; the only accepted argument is {accepted}"
         case "string_type":
             return f"{field} must be of type string, got {json_type(first['input'])}"
         case "string_too_short":
             return f"{field} must not be empty"
         case "string_too_long":
-            return f"{field} must be at most {MAX_USER_LENGTH} characters, got {len(first['input'])}"
+            return f"{field} must be at most {first.get('ctx', {})['max_length']} characters, got {len(first['input'])}"
         case "string_pattern_mismatch":
             return f"{field} must contain a character other than whitespace"
         case _:
@@ -248,7 +249,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="heartbeat.py",
         description=f"{NAME}: a minimal MCP server with one tool, {TOOL_NAME}, served over stdio.",
-        epilog="An MCP host starts it as: uv --directory <this folder> run --no-dev heartbeat.py. "
+        epilog="An MCP host starts it as: uv --directory <this folder> run --no-dev --frozen heartbeat.py. "
         "To add it to Claude Desktop or check it: uv run heartbeat_setup.py --help",
     )
     parser.add_argument("--version", action="version", version=f"{NAME} {VERSION}")

@@ -27,6 +27,7 @@ import json
 import logging
 from collections import Counter, deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
@@ -41,10 +42,26 @@ from mcp.shared.message import SessionMessage
 MAX_LINE_BYTES = 4 * 1024 * 1024  # One message; a longer line is answered with -32600 and skipped.
 MAX_IN_FLIGHT = 64  # Requests read but not yet answered; stdin is not read while this many wait.
 DRAIN_SECONDS = 5.0  # How long stdin's EOF waits for replies still being worked on.
+BATCH_VERSIONS = ("2024-11-05", "2025-03-26")  # JSON-RPC batches, until MCP dropped them in 2025-06-18.
 JSON_WHITESPACE = b" \t\r\n"
 
-Line = tuple[bytes, types.ErrorData | None]
-"""A line as read from stdin, and the error it gets when the transport already knows it is unreadable."""
+Reply = types.JSONRPCResponse | types.JSONRPCError
+
+
+def error_reply(code: int, message: str, request_id: types.RequestId | None = None) -> types.JSONRPCError:
+    return types.JSONRPCError(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=code, message=message))
+
+
+TOO_LONG = error_reply(types.INVALID_REQUEST, f"Invalid Request: a message may be at most {MAX_LINE_BYTES} bytes long")
+NOT_UTF8 = error_reply(types.PARSE_ERROR, "Parse error: a line must be UTF-8")
+NOT_JSON = error_reply(types.PARSE_ERROR, "Parse error: each line must be one JSON value")
+NOT_A_MESSAGE = error_reply(types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+BAD_ID = error_reply(types.INVALID_REQUEST, 'Invalid Request: "id" must be a string or an integer')
+EMPTY_BATCH = error_reply(types.INVALID_REQUEST, "Invalid Request: an empty batch")
+NO_BATCHES = error_reply(
+    types.INVALID_REQUEST,
+    "Invalid Request: JSON-RPC batches are not part of this protocol version; send one message per line",
+)
 
 
 class Pending:
@@ -52,17 +69,11 @@ class Pending:
 
     def __init__(self) -> None:
         self.by_id: Counter[types.RequestId] = Counter()
-        self.total = 0
         self.changed = anyio.Event()
 
     def read(self, message: types.JSONRPCMessage) -> None:
         if isinstance(message, types.JSONRPCRequest):
             self.by_id[message.id] += 1
-            self.total += 1
-
-    def written(self, message: types.JSONRPCMessage) -> None:
-        if isinstance(message, types.JSONRPCResponse | types.JSONRPCError) and message.id is not None:
-            self.settled(message.id)
 
     def settled(self, request_id: types.RequestId) -> None:
         """One request with this id needs no reply any more: answered, or cancelled by the client."""
@@ -70,13 +81,56 @@ class Pending:
             self.by_id[request_id] -= 1
             if not self.by_id[request_id]:
                 del self.by_id[request_id]
-            self.total -= 1
             self.changed.set()
 
     async def wait_below(self, limit: int) -> None:
-        while self.total >= limit:
+        while self.by_id.total() >= limit:
             self.changed = anyio.Event()
             await self.changed.wait()
+
+
+class BatchReply:
+    """Stands in for one message on the SDK's stdout writer, which calls only `model_dump_json`."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+
+    def model_dump_json(self, **options: Any) -> str:
+        return "[" + ",".join(reply.model_dump_json(**options) for reply in self.replies) + "]"
+
+
+class Batch:
+    """A JSON-RPC batch being answered: its replies go out together, as one array, once all are in."""
+
+    def __init__(self, size: int) -> None:
+        self.unread = size  # Its messages the server has yet to take in.
+        self.awaiting: Counter[types.RequestId] = Counter()
+        self.replies: list[Reply] = []
+
+    def finished(self) -> SessionMessage | None:
+        """The batch's replies as one message, once all are in; None before, and for a batch of notifications."""
+        if self.unread or self.awaiting or not self.replies:
+            return None
+        return SessionMessage(cast(types.JSONRPCMessage, BatchReply(self.replies)))  # See BatchReply.
+
+
+@dataclass
+class Line:
+    """A line as read from stdin, the reply it gets when the transport knows it is unreadable, and its batch."""
+
+    raw: bytes
+    known_error: types.JSONRPCError | None = None
+    batch: Batch | None = None
+
+
+@dataclass
+class Traffic:
+    """What stdin's reader and the two stream proxies share about the messages in transit."""
+
+    seen: deque[Line] = field(default_factory=deque[Line])  # Lines handed to the SDK's parser, in order.
+    pending: Pending = field(default_factory=Pending)
+    batch_of: dict[types.RequestId, Batch] = field(default_factory=dict[types.RequestId, Batch])
+    protocol_version: str | None = None  # Once the initialize handshake has agreed on one.
 
 
 class StdinLines(anyio.AsyncFile[str]):
@@ -86,59 +140,69 @@ class StdinLines(anyio.AsyncFile[str]):
     grows without limit (`< /dev/zero` took 690 MiB in 20 s), and its read runs in a
     worker thread that cancellation cannot stop, so a failing stdout left the process
     waiting for stdin. Lines over MAX_LINE_BYTES, and lines that are not UTF-8, reach the
-    SDK as "" with their error noted in `seen`; blank lines are skipped, since they carry
-    no message. Delete once `stdio_server` bounds its lines and its read is cancellable.
+    SDK as "" with their reply noted in `traffic.seen`; blank lines are skipped, since they
+    carry no message. Delete once `stdio_server` bounds its lines and its read is cancellable.
+
+    Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch
+    reaches the SDK as its messages, one by one, and ServerStdout sends their replies back
+    as one array. Delete once the SDK does that, or once no client speaks 2025-03-26.
     """
 
-    def __init__(self, wire: io.BufferedReader) -> None:
+    def __init__(self, wire: io.BufferedReader, traffic: Traffic) -> None:
         super().__init__(io.TextIOWrapper(wire, encoding="utf-8"))
-        self.wire = wire
-        self.seen: deque[Line] = deque()
+        self.wire, self.traffic = wire, traffic
 
     async def read_line(self, limit: int) -> bytes:
         return await anyio.to_thread.run_sync(self.wire.readline, limit, abandon_on_cancel=True)
 
     async def __aiter__(self) -> AsyncIterator[str]:  # pyright: ignore[reportIncompatibleMethodOverride]  # AsyncFile's is an async generator too
+        seen = self.traffic.seen
         while line := await self.read_line(MAX_LINE_BYTES + 1):
             if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                self.seen.append((line[:80], TOO_LONG))
+                seen.append(Line(line[:80], TOO_LONG))
                 yield ""
                 while (rest := await self.read_line(64 * 1024)) and not rest.endswith(b"\n"):
                     pass  # The rest of the over-long line.
-            elif line.strip(JSON_WHITESPACE):
+            elif not line.strip(JSON_WHITESPACE):
+                continue
+            elif (messages := self.batch_messages(line)) is not None:
+                batch = Batch(len(messages))
+                for message in messages:
+                    raw = json.dumps(message).encode()
+                    seen.append(Line(raw, None if isinstance(message, dict) else NOT_A_MESSAGE, batch))
+                    yield raw.decode() if isinstance(message, dict) else ""
+            else:
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError:
-                    self.seen.append((line, NOT_UTF8))
+                    seen.append(Line(line, NOT_UTF8))
                     yield ""
                 else:
-                    self.seen.append((line, None))
+                    seen.append(Line(line))
                     yield text
 
-
-TOO_LONG = types.ErrorData(
-    code=types.INVALID_REQUEST, message=f"Invalid Request: a message may be at most {MAX_LINE_BYTES} bytes long"
-)
-NOT_UTF8 = types.ErrorData(code=types.PARSE_ERROR, message="Parse error: a line must be UTF-8")
+    def batch_messages(self, line: bytes) -> list[object] | None:
+        """The messages of a batch this connection takes; None for any other line (it is read as it is)."""
+        if not line.lstrip(JSON_WHITESPACE).startswith(b"[") or self.traffic.protocol_version not in BATCH_VERSIONS:
+            return None
+        try:
+            value: object = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        return cast(list[object], value) if isinstance(value, list) and value else None
 
 
 def unreadable_line_reply(line: Line) -> types.JSONRPCError:
     """The JSON-RPC 2.0 answer to a line that is not a valid message, carrying its id when one is readable."""
-    raw, known = line
-    if known is not None:
-        return types.JSONRPCError(jsonrpc="2.0", id=None, error=known)
+    if line.known_error is not None:
+        return line.known_error
     try:
-        value: object = json.loads(raw)
+        value: object = json.loads(line.raw)
     except (ValueError, RecursionError):
-        problem = types.ErrorData(code=types.PARSE_ERROR, message="Parse error: each line must be one JSON value")
-        return types.JSONRPCError(jsonrpc="2.0", id=None, error=problem)
-    request_id = readable_id(value)
+        return NOT_JSON
     if isinstance(value, list):
-        message = "Invalid Request: JSON-RPC batches are not supported; send one message per line"
-    else:
-        message = "Invalid Request: not a JSON-RPC 2.0 message"
-    problem = types.ErrorData(code=types.INVALID_REQUEST, message=message)
-    return types.JSONRPCError(jsonrpc="2.0", id=request_id, error=problem)
+        return NO_BATCHES if value else EMPTY_BATCH
+    return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE.error.message, readable_id(value))
 
 
 def readable_id(value: object) -> types.RequestId | None:
@@ -147,9 +211,6 @@ def readable_id(value: object) -> types.RequestId | None:
     if isinstance(request_id, str) or (isinstance(request_id, int) and not isinstance(request_id, bool)):
         return request_id
     return None
-
-
-BAD_ID = types.ErrorData(code=types.INVALID_REQUEST, message='Invalid Request: "id" must be a string or an integer')
 
 
 def has_id_member(raw: bytes) -> bool:
@@ -211,37 +272,50 @@ class ServerStdin(StreamProxy[MessageSource]):
     writes but does not read), no more are read. Delete with the drain, if the SDK bounds it.
     """
 
-    def __init__(self, stdin: MessageSource, stdout: MessageSink, pending: Pending, seen: deque[Line]) -> None:
+    def __init__(self, stdin: MessageSource, stdout: MessageSink, traffic: Traffic) -> None:
         super().__init__(stdin)
-        self.stdout, self.pending, self.seen = stdout, pending, seen
+        self.stdout, self.traffic = stdout, traffic
 
     async def receive(self) -> SessionMessage | Exception:
+        pending = self.traffic.pending
         while True:
-            await self.pending.wait_below(MAX_IN_FLIGHT)
+            await pending.wait_below(MAX_IN_FLIGHT)
             try:
                 item = await self.stream.receive()
             except anyio.EndOfStream:
                 with anyio.move_on_after(DRAIN_SECONDS):
-                    await self.pending.wait_below(1)
+                    await pending.wait_below(1)
                 raise
-            line = self.seen.popleft()  # The SDK turns each line into exactly one item, in order.
+            line = self.traffic.seen.popleft()  # The SDK turns each line into exactly one item, in order.
+            if line.batch:
+                line.batch.unread -= 1
             if isinstance(item, Exception):
-                await self.answer(unreadable_line_reply(line))
+                await self.answer(unreadable_line_reply(line), line.batch)
                 continue
             message = item.message
-            if isinstance(message, types.JSONRPCNotification) and has_id_member(line[0]):
-                await self.answer(types.JSONRPCError(jsonrpc="2.0", id=None, error=BAD_ID))
+            if isinstance(message, types.JSONRPCNotification) and has_id_member(line.raw):
+                await self.answer(BAD_ID, line.batch)
                 continue
             if isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
                 cancelled = readable_id(message.params)
                 if cancelled is not None:
-                    self.pending.settled(cancelled)  # The SDK never answers a request its client cancelled.
-            self.pending.read(message)
+                    pending.settled(cancelled)  # The SDK never answers a request its client cancelled.
+            pending.read(message)
+            if line.batch and isinstance(message, types.JSONRPCRequest):
+                line.batch.awaiting[message.id] += 1
+                self.traffic.batch_of[message.id] = line.batch
+            elif line.batch and (replies := line.batch.finished()):
+                await self.stdout.send(replies)
             return item
 
-    async def answer(self, reply: types.JSONRPCError) -> None:
-        logging.getLogger(__name__).warning("answered an unreadable line: %s", reply.error.message)
-        await self.stdout.send(SessionMessage(reply))
+    async def answer(self, reply: types.JSONRPCError, batch: Batch | None) -> None:
+        logging.getLogger(__name__).warning("answered an unreadable message: %s", reply.error.message)
+        if batch is None:
+            await self.stdout.send(SessionMessage(reply))
+            return
+        batch.replies.append(reply)
+        if replies := batch.finished():
+            await self.stdout.send(replies)
 
     def __aiter__(self) -> Self:
         return self
@@ -254,15 +328,30 @@ class ServerStdin(StreamProxy[MessageSource]):
 
 
 class ServerStdout(StreamProxy[MessageSink]):
-    """The server's side of stdout: notes each reply as it is written (for ServerStdin's counts)."""
+    """The server's side of stdout: notes each reply as it is written, and gathers the replies to a batch."""
 
-    def __init__(self, stdout: MessageSink, pending: Pending) -> None:
+    def __init__(self, stdout: MessageSink, traffic: Traffic) -> None:
         super().__init__(stdout)
-        self.pending = pending
+        self.traffic = traffic
 
     async def send(self, item: SessionMessage, /) -> None:
-        await self.stream.send(item)
-        self.pending.written(item.message)
+        message = item.message
+        if not isinstance(message, Reply) or message.id is None:
+            await self.stream.send(item)
+            return
+        if isinstance(message, types.JSONRPCResponse) and "serverInfo" in message.result:
+            self.traffic.protocol_version = message.result.get("protocolVersion")  # The handshake's outcome.
+        batch = self.traffic.batch_of.get(message.id)
+        if batch is None:
+            await self.stream.send(item)
+        else:
+            batch.awaiting[message.id] -= 1
+            if not batch.awaiting[message.id]:
+                del batch.awaiting[message.id], self.traffic.batch_of[message.id]
+            batch.replies.append(message)
+            if replies := batch.finished():
+                await self.stream.send(replies)
+        self.traffic.pending.settled(message.id)
 
 
 def claim_stdin() -> StdinLines | None:
@@ -279,15 +368,14 @@ def claim_stdin() -> StdinLines | None:
     os.dup2(null, 0)
     os.close(null)
     rebind_std_handle_to_fd(0)  # Windows: child processes inherit the Win32 handle, not fd 0.
-    return StdinLines(io.BufferedReader(io.FileIO(wire, "rb")))
+    return StdinLines(io.BufferedReader(io.FileIO(wire, "rb")), Traffic())
 
 
 async def serve_streams(server: Server[Any], stdin: StdinLines) -> None:
-    pending = Pending()
     async with stdio_server(stdin=stdin) as (read_stream, write_stream):
         await server.run(
-            ServerStdin(read_stream, write_stream, pending, stdin.seen),
-            ServerStdout(write_stream, pending),
+            ServerStdin(read_stream, write_stream, stdin.traffic),
+            ServerStdout(write_stream, stdin.traffic),
             server.create_initialization_options(),
         )
 

@@ -2,7 +2,8 @@
 
     uv run python bench/bench.py [--rounds 5]    (figures and what they say: bench/README.md)
 
-Rows are measured in interleaved rounds (every target once per round) and shown as the
+Rows are measured in interleaved rounds (every target once per round, in an order that
+rotates, since the first start after the heavier rows runs slower) and shown as the
 median with min-max. The targets: heartbeat, the bare SDK (bench/bare_sdk.py: the same
 low-level Server, a handler with no validation and no payload) and the floor
 (bench/floor.py: a dependency-free JSON-RPC loop). No SDK client is used, so the
@@ -244,8 +245,9 @@ def main() -> None:
         measure(command)
     for number in range(1, rounds + 1):
         print(f"round {number}/{rounds}", file=sys.stderr)
-        for name, command in TARGETS.items():
-            for key, value in measure(command).items():
+        names = list(TARGETS)
+        for name in names[number % len(names) :] + names[: number % len(names)]:  # No target always goes first.
+            for key, value in measure(TARGETS[name]).items():
                 results[name].setdefault(key, []).append(value)
         for label, run in extra_rows.items():
             extra.setdefault(label, []).append(run())

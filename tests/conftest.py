@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mcp import Client
@@ -131,15 +131,19 @@ class StdioServer:
         self.process.stdin.write(data)
         self.process.stdin.flush()
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: dict[str, Any] | list[Any]) -> None:
         self.write(json.dumps(message).encode() + b"\n")
 
     def read(self, timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
         """The next line from stdout, which must be one JSON-RPC message."""
-        line = self.lines.get(timeout=timeout)
-        message = json.loads(line)
-        assert message["jsonrpc"] == "2.0", line
-        return message
+        message = self.read_value(timeout)
+        assert isinstance(message, dict), message
+        assert message["jsonrpc"] == "2.0", message
+        return cast(dict[str, Any], message)
+
+    def read_value(self, timeout: float = REPLY_TIMEOUT) -> object:
+        """The next line from stdout, which must be JSON."""
+        return json.loads(self.lines.get(timeout=timeout))
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         self.send(message)

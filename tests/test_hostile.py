@@ -104,17 +104,50 @@ def test_blank_lines_are_skipped_without_a_reply() -> None:
     assert process.remaining_stdout() == []
 
 
-def test_a_json_rpc_batch_is_refused_as_one_invalid_request(shared: StdioServer) -> None:
-    process = shared
-    process.write(b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]\n')
-    assert process.read() == {
-        "jsonrpc": "2.0",
-        "id": None,
-        "error": {
-            "code": -32600,
-            "message": "Invalid Request: JSON-RPC batches are not supported; send one message per line",
-        },
-    }
+NO_BATCHES = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {
+        "code": -32600,
+        "message": "Invalid Request: JSON-RPC batches are not part of this protocol version; send one message per line",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "version", ["2025-06-18", "2025-11-25", None], ids=["2025-06-18", "2025-11-25", "no-handshake"]
+)
+def test_a_batch_is_one_invalid_request_where_mcp_has_no_batches(version: str | None) -> None:
+    process = StdioServer()
+    if version:
+        process.initialize(version)
+    process.write(frames(PING)[:-1].join((b"[", b"]\n")))
+    assert process.read() == NO_BATCHES
+    assert process.request(PING) == PONG
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26"])
+def test_a_batch_is_answered_as_one_array_where_mcp_has_batches(version: str) -> None:
+    process = StdioServer()
+    process.initialize(version)
+    batch: list[Any] = [
+        {"jsonrpc": "2.0", "id": "ping", "method": "ping"},
+        call_request(7, {"user": "Ada"}),
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "gone"}},
+        42,
+        {"jsonrpc": "2.0", "id": "odd", "method": "ping", "params": [1]},
+    ]
+    process.send(batch)
+    replies = process.read_value()
+    assert isinstance(replies, list)
+    by_id = {reply["id"]: reply for reply in replies}
+    assert len(replies) == 4
+    assert by_id["ping"]["result"] == {}
+    assert by_id[7]["result"]["structuredContent"]["protocol_version"] == version
+    assert by_id["odd"]["error"]["code"] == -32600
+    assert by_id[None]["error"] == {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"}
+    process.write(b'[{"jsonrpc":"2.0","method":"notifications/initialized"}]\n[]\n')  # No reply; one error.
+    assert process.read()["error"] == {"code": -32600, "message": "Invalid Request: an empty batch"}
     assert process.request(PING) == PONG
 
 

@@ -350,6 +350,25 @@ def test_a_read_only_config_is_left_for_the_user_to_decide(config: Path) -> None
     assert (config.read_bytes(), siblings(config)) == before
 
 
+@pytest.mark.parametrize("denied", ["read", "write"])
+def test_permission_denied_is_one_line_and_changes_nothing(
+    config: Path, monkeypatch: pytest.MonkeyPatch, denied: str
+) -> None:
+    """Permission faults, simulated: this project's tests may run as root, which file modes do not stop."""
+    before = (config.read_bytes(), siblings(config))
+    target = setup.os.open if denied == "read" else setup.tempfile.mkstemp
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(setup.os if denied == "read" else setup.tempfile, target.__name__, refuse)
+    with pytest.raises(setup.SetupError) as refused:
+        setup.install(config, "heartbeat", dry_run=False)
+    assert str(refused.value) == f"cannot {denied} {config}: Permission denied."
+    monkeypatch.undo()
+    assert (config.read_bytes(), siblings(config)) == before
+
+
 def test_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("", encoding="utf-8")
     config = tmp_path / "file" / "Claude" / "claude_desktop_config.json"
