@@ -4,8 +4,17 @@
 
 The server still runs on `mcp.server.stdio.stdio_server`: this module hands it a stdin
 of its own (bounded, cancellable lines) and stands in front of the two streams it
-yields. Each repair names its issue in github.com/modelcontextprotocol/python-sdk and
-when it can be deleted. The limits below are written in README.md's contract.
+yields. The repairs, each naming its issue in github.com/modelcontextprotocol/python-sdk
+and when it can be deleted:
+
+- #3551, Ctrl-C ignored: the start-up lines below, and `stop_on_signals`.
+- #2678, replies lost at stdin EOF: the drain in `ServerStdin`.
+- #2751, unreadable lines dropped silently: the answers in `ServerStdin`.
+- #934, no JSON-RPC batches: `StdinLines` and `ServerStdout`.
+- Unbounded lines, requests in flight, and a read that cannot be cancelled (so a failing
+  stdout hung the process): `StdinLines`, `ServerStdin` and `serve`.
+
+The limits below are written in README.md's contract.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import json
 import logging
 from collections import Counter, deque
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar, cast
@@ -367,7 +377,8 @@ def claim_stdin() -> StdinLines | None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    rebind_std_handle_to_fd(0)  # Windows: child processes inherit the Win32 handle, not fd 0.
+    with suppress(OSError):  # Best effort, as in `stdio_server`.
+        rebind_std_handle_to_fd(0)  # Windows: child processes inherit the Win32 handle, not fd 0.
     return StdinLines(io.BufferedReader(io.FileIO(wire, "rb")), Traffic())
 
 
@@ -403,8 +414,9 @@ def stop_on_signals(log: logging.Logger) -> None:
 def serve(server: Server[Any]) -> None:
     """Serve `server` over stdin and stdout until stdin ends (exit 0) or a stop signal arrives.
 
-    A closed stdin is an empty one. A closed or failing stdout ends the process with exit
-    code 1 and one log line, at once: the SDK's writer raises, and nothing is left to read.
+    A closed stdin is an empty one. A closed or failing stdout (the host went away, or a
+    full disk) ends the process at once with exit code 1 and one log line: no reply could
+    reach anyone.
     """
     log = logging.getLogger(server.name)
     if sys.stdout is None:
