@@ -184,8 +184,7 @@ def replace_config(path: Path, before: bytes | None, data: bytes) -> Path | None
     The backup is written atomically too, so it is complete or absent, and it is removed
     again if the new config could not be written.
     """
-    current: bytes | None = read_config(path)[0] if before is not None else None
-    if current != before or (before is None and path.exists()):
+    if read_config(path)[0] != before:  # Absent then and now is None == None.
         raise ConfigChanged
     if before is None:
         write_atomically(path, data, None)
