@@ -114,6 +114,18 @@ def test_stateless_2026_era_is_served(stdio_server: StdioServer) -> None:
     assert_clean_exit(stdio_server)
 
 
+def test_a_2026_client_that_does_not_introduce_itself_is_null_in_the_reply() -> None:
+    meta = envelope()["_meta"]
+    del meta["io.modelcontextprotocol/clientInfo"]
+    process = StdioServer()
+    params = {"name": "get_heartbeat", "arguments": {"user": "Ada"}, "_meta": meta}
+    called = process.request({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+    reply = called["result"]["structuredContent"]
+    assert (reply["client"], reply["protocol_version"]) == (None, MODERN_VERSION)
+    process.close_stdin()
+    assert_clean_exit(process)
+
+
 def test_start_logs_one_line_to_stderr_and_nothing_to_stdout(stdio_server: StdioServer) -> None:
     stdio_server.close_stdin()
     assert_clean_exit(stdio_server)
