@@ -8,6 +8,7 @@ yields. The repairs, each naming its issue in github.com/modelcontextprotocol/py
 and when it can be deleted:
 
 - #3551, Ctrl-C ignored: the start-up lines below, and `stop_on_signals`.
+- The SDK's slow import, made slower by garbage collection: the start-up lines below.
 - #2678, replies lost at stdin EOF: the drain in `ServerStdin`.
 - #2751, unreadable lines dropped silently: the answers in `ServerStdin`.
 - #934, no JSON-RPC batches: `StdinLines` and `ServerStdout`.
@@ -19,17 +20,27 @@ The limits below are written in README.md's contract.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
 from pathlib import Path
 
-# Repair for #3551 (Ctrl-C ignored), start-up part: a Ctrl-C while the SDK imports (about
-# a second) would print a KeyboardInterrupt traceback. So, before the SDK is imported,
-# SIGINT simply ends a process that runs a script from this folder, as SIGTERM does, until
-# `serve` installs the stop handlers. Any other importer (pytest, a REPL) is left alone.
-if sys.argv[0].endswith(".py") and Path(sys.argv[0]).resolve().parent == Path(__file__).resolve().parent:
+# Start-up, for a process that runs a script from this folder (any other importer, such as
+# pytest or a REPL, is left alone), before the SDK is imported:
+# - Repair for #3551 (Ctrl-C ignored): a Ctrl-C while the SDK imports would print a
+#   KeyboardInterrupt traceback, so SIGINT simply ends the process, as SIGTERM does, until
+#   `serve` installs the stop handlers.
+# - The SDK's import builds some 120,000 objects, and the garbage collector, running as they
+#   pile up, walks them again and again (8% of the import here). So it waits for the import,
+#   and what the import built is then frozen, left out of every later pass.
+# Delete both once the SDK imports lazily (python-sdk PR #3242) and handles Ctrl-C itself.
+STARTING_AS_A_SCRIPT_HERE = (
+    sys.argv[0].endswith(".py") and Path(sys.argv[0]).resolve().parent == Path(__file__).resolve().parent
+)
+if STARTING_AS_A_SCRIPT_HERE:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    gc.disable()
 
 import io
 import json
@@ -48,6 +59,10 @@ from mcp.os.win32.utilities import rebind_std_handle_to_fd
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
+
+if STARTING_AS_A_SCRIPT_HERE:
+    gc.freeze()
+    gc.enable()
 
 MAX_LINE_BYTES = 4 * 1024 * 1024  # One message; a longer line is answered with -32600 and skipped.
 MAX_IN_FLIGHT = 64  # Requests read but not yet answered; stdin is not read while this many wait.
