@@ -132,6 +132,11 @@ class Batch:
         self.awaiting: Counter[types.RequestId] = Counter()
         self.replies: list[Reply] = []
 
+    def add(self, reply: Reply) -> SessionMessage | None:
+        """Take one reply; once it was the last one, the batch's replies as one message."""
+        self.replies.append(reply)
+        return self.finished()
+
     def finished(self) -> SessionMessage | None:
         """The batch's replies as one message, once all are in; None before, and for a batch of notifications."""
         if self.unread or self.awaiting or not self.replies:
@@ -338,8 +343,7 @@ class ServerStdin(StreamProxy[MessageSource]):
         if batch is None:
             await self.stdout.send(SessionMessage(reply))
             return
-        batch.replies.append(reply)
-        if replies := batch.finished():
+        if replies := batch.add(reply):
             await self.stdout.send(replies)
 
     def __aiter__(self) -> Self:
@@ -373,8 +377,7 @@ class ServerStdout(StreamProxy[MessageSink]):
             batch.awaiting[message.id] -= 1
             if not batch.awaiting[message.id]:
                 del batch.awaiting[message.id], self.traffic.batch_of[message.id]
-            batch.replies.append(message)
-            if replies := batch.finished():
+            if replies := batch.add(message):
                 await self.stream.send(replies)
         self.traffic.pending.settled(message.id)
 
