@@ -174,6 +174,23 @@ class StdioServer:
         return lines
 
 
+def assert_clean_exit(process: StdioServer, code: int = 0) -> list[str]:
+    """The process ended with `code` and no traceback; its stderr lines."""
+    assert process.wait() == code, process.stderr.decode(errors="replace")[-3000:]
+    assert b"Traceback" not in process.stderr, process.stderr.decode(errors="replace")[-3000:]
+    return process.stderr.decode(errors="replace").splitlines()
+
+
+@pytest.fixture(scope="module")
+def initialized_server() -> Iterator[StdioServer]:
+    """One server, past the handshake, for a module's tests that each send a few lines and read the answers."""
+    process = StdioServer()
+    process.initialize()
+    yield process
+    process.close_stdin()
+    assert_clean_exit(process)
+
+
 @pytest.fixture
 def stdio_server() -> Iterator[StdioServer]:
     started = StdioServer()

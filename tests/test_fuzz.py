@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,16 +58,6 @@ BATCHES = st.lists(FRAMES | GARBAGE, min_size=1, max_size=15)
 probe_ids = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def fuzzed_server() -> Iterator[StdioServer]:
-    process = StdioServer()
-    process.initialize()
-    yield process
-    process.close_stdin()
-    assert process.wait() == 0
-    assert b"Traceback" not in process.stderr, process.stderr.decode(errors="replace")[-3000:]
-
-
 def read_until(process: StdioServer, request_id: str) -> dict[str, Any]:
     """Read replies (each must be JSON-RPC) until the one for `request_id`."""
     while True:
@@ -81,14 +69,14 @@ def read_until(process: StdioServer, request_id: str) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=BATCHES)
 def test_after_any_batch_the_server_still_answers_ping_and_a_real_call(
-    fuzzed_server: StdioServer, batch: list[bytes]
+    initialized_server: StdioServer, batch: list[bytes]
 ) -> None:
-    fuzzed_server.write(b"".join(line + b"\n" for line in batch))
+    initialized_server.write(b"".join(line + b"\n" for line in batch))
     probe = next(probe_ids)
-    fuzzed_server.send({"jsonrpc": "2.0", "id": f"probe-ping-{probe}", "method": "ping"})
-    assert read_until(fuzzed_server, f"probe-ping-{probe}")["result"] == {}
-    fuzzed_server.send({**call_request(0, {"user": "Ada"}), "id": f"probe-call-{probe}"})
-    reply = read_until(fuzzed_server, f"probe-call-{probe}")
+    initialized_server.send({"jsonrpc": "2.0", "id": f"probe-ping-{probe}", "method": "ping"})
+    assert read_until(initialized_server, f"probe-ping-{probe}")["result"] == {}
+    initialized_server.send({**call_request(0, {"user": "Ada"}), "id": f"probe-call-{probe}"})
+    reply = read_until(initialized_server, f"probe-call-{probe}")
     assert reply["result"]["structuredContent"]["text"] == "Hello Ada, my heart beats for you!"
 
 

@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 
 from stdio_repairs import MAX_IN_FLIGHT, MAX_LINE_BYTES
-from tests.conftest import INITIALIZED, PROJECT_DIR, REPLY_TIMEOUT, StdioServer, call_request, initialize_request
+from tests.conftest import (
+    INITIALIZED,
+    PROJECT_DIR,
+    REPLY_TIMEOUT,
+    StdioServer,
+    assert_clean_exit,
+    call_request,
+    initialize_request,
+)
 
 SERVER = [sys.executable, str(PROJECT_DIR / "heartbeat.py")]
 PING = {"jsonrpc": "2.0", "id": "after", "method": "ping"}
@@ -25,13 +33,6 @@ PONG = {"jsonrpc": "2.0", "id": "after", "result": {}}
 
 def frames(*messages: dict[str, Any]) -> bytes:
     return b"".join(json.dumps(message).encode() + b"\n" for message in messages)
-
-
-def assert_quiet_stop(process: StdioServer, code: int) -> list[str]:
-    """The process ended with `code` and no traceback; its stderr lines."""
-    assert process.wait() == code, process.stderr.decode(errors="replace")
-    assert b"Traceback" not in process.stderr, process.stderr.decode(errors="replace")
-    return process.stderr.decode().splitlines()
 
 
 def rss_mib(pid: int) -> float:
@@ -45,7 +46,7 @@ def shared() -> Iterator[StdioServer]:
     process = StdioServer()
     yield process
     process.close_stdin()
-    assert_quiet_stop(process, 0)
+    assert_clean_exit(process)
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc (Linux)")
@@ -55,7 +56,7 @@ def test_every_request_is_answered_at_eof_even_when_ids_repeat() -> None:
     process = StdioServer()
     process.write(frames(initialize_request(), INITIALIZED, *[call_request(1, {"user": "Ada"})] * 20))
     process.close_stdin()
-    assert_quiet_stop(process, 0)
+    assert_clean_exit(process)
     replies = [json.loads(line) for line in process.remaining_stdout()]
     assert len(replies) == 21
     assert sum("structuredContent" in reply.get("result", {}) for reply in replies) == 20
@@ -100,7 +101,7 @@ def test_blank_lines_are_skipped_without_a_reply() -> None:
     process.write(b"\n   \n\t\n\r\n \r \n")
     assert process.request(PING) == PONG  # The first line out answers the ping: nothing came before it.
     process.close_stdin()
-    assert_quiet_stop(process, 0)
+    assert_clean_exit(process)
     assert process.remaining_stdout() == []
 
 

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from tests.conftest import (
     PROJECT_DIR,
     REPLY_TIMEOUT,
     StdioServer,
+    assert_clean_exit,
     call_request,
     host_launch,
     initialize_request,
@@ -52,21 +52,6 @@ def envelope(**params: Any) -> dict[str, Any]:
             "io.modelcontextprotocol/clientCapabilities": {},
         },
     }
-
-
-def assert_clean_exit(process: StdioServer) -> None:
-    assert process.wait() == 0
-    assert b"Traceback" not in process.stderr, process.stderr.decode()
-
-
-@pytest.fixture(scope="module")
-def initialized_server() -> Iterator[StdioServer]:
-    """One server, past the handshake, for the tests that each send a few lines and read the answers."""
-    process = StdioServer()
-    process.initialize()
-    yield process
-    process.close_stdin()
-    assert_clean_exit(process)
 
 
 @pytest.mark.parametrize("version", LEGACY_VERSIONS)
