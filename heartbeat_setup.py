@@ -145,15 +145,21 @@ def serialize_config(path: Path, config: dict[str, Any]) -> bytes:
 
 
 @contextmanager
-def editing(folder: Path) -> Generator[None]:
-    """Hold the folder's lock, so that two runs of this program edit one config in turn (POSIX only)."""
-    if sys.platform == "win32":
-        yield
+def editing(folder: Path) -> Generator[bool]:
+    """Hold the folder's lock while the config is read, changed and written (POSIX only).
+
+    Two runs of this program then edit one config in turn. Yields False, holding nothing,
+    while the folder does not exist yet.
+    """
+    if not folder.is_dir():
+        yield False
+    elif sys.platform == "win32":
+        yield True
     else:
         descriptor = os.open(folder, os.O_RDONLY)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
-            yield
+            yield True
         finally:
             os.close(descriptor)
 
@@ -209,18 +215,20 @@ def edit_config(config_path: Path, change: Change, dry_run: bool) -> tuple[Path,
     target = Path(os.path.realpath(config_path))  # Write through a symlinked config, not over it.
     try:
         for _ in range(EDIT_ATTEMPTS):
-            before, config = read_config(target)
-            if (done := change(config)) is None or dry_run:
-                return target, done, None
-            data = serialize_config(target, config)
-            if before is not None and not stat.S_IMODE(os.stat(target).st_mode) & stat.S_IWUSR:
-                raise SetupError(f"{target} is read-only; make it writable first if you want it changed.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with editing(target.parent):
+            with editing(target.parent) as folder_exists:
+                before, config = read_config(target)
+                if (done := change(config)) is None or dry_run:
+                    return target, done, None
+                if not folder_exists:  # Create it, then edit again under its lock.
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    continue
+                data = serialize_config(target, config)
+                if before is not None and not stat.S_IMODE(os.stat(target).st_mode) & stat.S_IWUSR:
+                    raise SetupError(f"{target} is read-only; make it writable first if you want it changed.")
+                try:
                     return target, done, replace_config(target, before, data)
-            except ConfigChanged:
-                continue
+                except ConfigChanged:  # A program that ignores the lock (Claude Desktop) saved it.
+                    continue
         raise SetupError(f"{target} kept changing while heartbeat edited it; try again.")
     except OSError as error:
         raise SetupError(f"cannot write {target}: {error.strerror}.") from None
