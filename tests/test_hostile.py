@@ -217,11 +217,9 @@ def stopped_by_host(stdout: int) -> subprocess.CompletedProcess[bytes]:
         assert process.stderr
         process.stdin.write(feed)
         process.stdin.flush()
-        started = time.monotonic()
-        code = process.wait(timeout=20)
+        code = process.wait(timeout=20)  # Raises if it waits for stdin to close.
         stderr = process.stderr.read()
         process.stdin.close()
-    assert time.monotonic() - started < 10
     return subprocess.CompletedProcess(SERVER, code, b"", stderr)
 
 
