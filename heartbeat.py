@@ -4,10 +4,15 @@ A host (Claude Desktop, an IDE, the MCP Inspector) starts it with
 `uv --directory <this folder> run --no-dev --frozen heartbeat.py` and speaks JSON-RPC on
 stdin and stdout, one message per line; logs go to stderr. The SDK's stdio
 transport is used with the repairs in stdio_repairs.py. README.md tells how to
-install, run, test and copy it.
+install, run, test and copy it: "Make it your own" is the recipe for a server of yours.
 """
 
-from __future__ import annotations
+# Ctrl-C while it starts (about 1 s) ends the process quietly (python-sdk #3551), from the first line on:
+# `_signal` is the interpreter's own, loaded before this file runs, where `import signal` takes milliseconds.
+import _signal  # pyright: ignore
+
+if __name__ == "__main__":
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)  # pyright: ignore
 
 import argparse
 import json
@@ -15,10 +20,14 @@ import logging
 import os
 import sys
 import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Generic, TypeVar
 
-import stdio_repairs  # First: it lets Ctrl-C end the process quietly while the SDK imports (about 1 s).
+import stdio_repairs  # Before the SDK: it makes the SDK's import faster.
 
 # isort: split
 import mcp_types as types
@@ -26,19 +35,43 @@ from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# The identity: written once, in pyproject.toml, and read from there by everything else.
+PROJECT: dict[str, Any] = tomllib.loads(Path(__file__).with_name("pyproject.toml").read_text(encoding="utf-8"))[
+    "project"
+]
+NAME: str = PROJECT["name"]
+VERSION: str = PROJECT["version"]
+LOG_LEVEL_VARIABLE = f"{NAME.upper().replace('-', '_')}_LOG_LEVEL"
+MAX_ECHO = 100  # Characters of any string a client chose (its name, a tool name) that a reply repeats.
+logger = logging.getLogger(NAME)
+
+# What every tool is made of ------------------------------------------------------
+
+# Every tool's arguments model takes this config: no coercion (42 is not "42"), no unknown keys, and
+# `pattern` read as jsonschema reads it. The model is the one source of the tool's advertised input
+# schema and of its validation; its comments are not docstrings, which would become the schema's text.
+ARGUMENTS = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+
+
+ArgumentsT = TypeVar("ArgumentsT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Handler(Generic[ArgumentsT]):
+    """A tool, the model that validates its arguments, and the function that builds its reply."""
+
+    tool: types.Tool
+    arguments: type[ArgumentsT]
+    reply: Callable[[ArgumentsT, ServerRequestContext[Any]], dict[str, Any]]
+
+
 # The contract ---------------------------------------------------------------
 
-NAME = "heartbeat"
-VERSION = "1.1.0"  # Kept equal to pyproject.toml's and manifest.json's by tests.
-TOOL_NAME = "get_heartbeat"
 MAX_USER_LENGTH = 200
 
 
-# The tool's arguments: the one source of its advertised input schema and of its validation.
-# (A comment, not a docstring, which would become the schema's description.)
 class HeartbeatArguments(BaseModel):
-    # strict: no coercion (42 is not "42"); python-re: `pattern` means what it means in jsonschema.
-    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re", title="get_heartbeat arguments")
+    model_config = ARGUMENTS | ConfigDict(title="get_heartbeat arguments")
 
     user: Annotated[
         str,
@@ -57,7 +90,7 @@ CLIENT_SCHEMA: dict[str, Any] = {
     "required": ["name", "version"],
 }
 
-OUTPUT_SCHEMA: dict[str, Any] = {
+HEARTBEAT_OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "text": {"type": "string", "description": "The greeting: 'Hello <user>, my heart beats for you!'"},
@@ -65,10 +98,11 @@ OUTPUT_SCHEMA: dict[str, Any] = {
         "beat": {"type": "integer", "minimum": 1, "description": "Successful calls since this process started."},
         "server_time": {"type": "string", "format": "date-time", "description": "Server clock, UTC, ISO 8601."},
         "uptime_seconds": {"type": "number", "minimum": 0, "description": "Seconds since this process started."},
-        "version": {"type": "string", "description": "The heartbeat server's version."},
+        "version": {"type": "string", "description": "The server's version."},
         "client": {
             "anyOf": [CLIENT_SCHEMA, {"type": "null"}],
-            "description": "The client as it introduced itself (clientInfo), or null if it did not.",
+            "description": f"The client as it introduced itself (clientInfo, each at most {MAX_ECHO} characters), "
+            "or null if it did not.",
         },
         "protocol_version": {"type": "string", "description": "The MCP protocol version in force for this call."},
     },
@@ -77,7 +111,7 @@ OUTPUT_SCHEMA: dict[str, Any] = {
 }
 
 HEARTBEAT_TOOL = types.Tool(
-    name=TOOL_NAME,
+    name="get_heartbeat",
     title="Get heartbeat",
     description=(
         "Check that the heartbeat MCP server is alive. Returns a greeting for `user`, a beat counter, "
@@ -85,7 +119,7 @@ HEARTBEAT_TOOL = types.Tool(
         "Safe to call any time; it changes nothing."
     ),
     input_schema=HeartbeatArguments.model_json_schema(),
-    output_schema=OUTPUT_SCHEMA,
+    output_schema=HEARTBEAT_OUTPUT_SCHEMA,
     annotations=types.ToolAnnotations(
         read_only_hint=True,
         destructive_hint=False,
@@ -95,13 +129,11 @@ HEARTBEAT_TOOL = types.Tool(
 )
 
 INSTRUCTIONS = (
-    "heartbeat proves that an MCP connection works end to end. "
-    f"Call {TOOL_NAME} with a user name to get a greeting and the server's liveness details."
+    f"{NAME} proves that an MCP connection works end to end. "
+    "Call get_heartbeat with a user name to get a greeting and the server's liveness details."
 )
 
 # The behaviour --------------------------------------------------------------
-
-logger = logging.getLogger(NAME)
 
 
 class Heart:
@@ -122,36 +154,87 @@ class Heart:
 heart = Heart()
 
 
-def validate_arguments(arguments: dict[str, Any] | None) -> HeartbeatArguments | str:
+def greeting(user: str) -> str:
+    return f"Hello {user}, my heart beats for you!"
+
+
+def heartbeat_reply(arguments: HeartbeatArguments, ctx: ServerRequestContext[Any]) -> dict[str, Any]:
+    """get_heartbeat's reply, matching HEARTBEAT_OUTPUT_SCHEMA."""
+    introduced = ctx.session.client_params
+    info = introduced.client_info if introduced else None
+    return {
+        "text": greeting(arguments.user),
+        "user": arguments.user,
+        "beat": heart.beat(),
+        "server_time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "uptime_seconds": heart.uptime_seconds(),
+        "version": VERSION,
+        "client": {"name": info.name[:MAX_ECHO], "version": info.version[:MAX_ECHO]} if info else None,
+        "protocol_version": ctx.protocol_version,
+    }
+
+
+# The one place that maps a tool's name to what serves it.
+TOOLS: dict[str, Handler[Any]] = {
+    handler.tool.name: handler for handler in [Handler(HEARTBEAT_TOOL, HeartbeatArguments, heartbeat_reply)]
+}
+
+
+# Serving the tools (the same for any tool) ---------------------------------------------
+
+
+def validate_arguments(model: type[ArgumentsT], arguments: dict[str, Any] | None) -> ArgumentsT | str:
     """The arguments, validated; or one line naming the argument and the rule it breaks."""
     try:
-        return HeartbeatArguments.model_validate(arguments or {})
+        return model.model_validate(arguments or {})
     except ValidationError as error:
-        return describe_problem(error)
+        return describe_problem(model, error)
 
 
-def describe_problem(error: ValidationError) -> str:
+JSON_TYPES = {
+    "string_type": "string",
+    "int_type": "integer",
+    "float_type": "number",
+    "bool_type": "boolean",
+    "list_type": "array",
+    "dict_type": "object",
+    "model_type": "object",
+}
+# What each rule says, filled in from the error's context; an unlisted rule gets pydantic's words.
+RULES = {
+    "missing": "missing required argument {field}",
+    "string_too_short": "{field} must be at least {min_length} characters long",
+    "string_too_long": "{field} must be at most {max_length} characters long",
+    "string_pattern_mismatch": "{field} must match the regular expression {pattern}",
+    "greater_than_equal": "{field} must be at least {ge}",
+    "greater_than": "{field} must be greater than {gt}",
+    "less_than_equal": "{field} must be at most {le}",
+    "less_than": "{field} must be less than {lt}",
+    "multiple_of": "{field} must be a multiple of {multiple_of}",
+    "literal_error": "{field} must be one of {expected}",
+    "enum": "{field} must be one of {expected}",
+    "too_short": "{field} must have at least {min_length} items",
+    "too_long": "{field} must have at most {max_length} items",
+}
+
+
+def describe_problem(model: type[BaseModel], error: ValidationError) -> str:
     """The first problem, in words a model can act on; the value itself is never echoed."""
     errors = error.errors(include_url=False)
     first = errors[0]
-    field = quoted(first["loc"][0]) if first["loc"] else "arguments"
-    match first["type"]:
-        case "missing":
-            return f"missing required argument {field}"
-        case "extra_forbidden":
-            extra = ", ".join(quoted(problem["loc"][0]) for problem in errors if problem["type"] == "extra_forbidden")
-            accepted = ", ".join(quoted(name) for name in HeartbeatArguments.model_fields)
-            return f"unexpected argument {extra}; the only accepted argument is {accepted}"
-        case "string_type":
-            return f"{field} must be of type string, got {json_type(first['input'])}"
-        case "string_too_short":
-            return f"{field} must not be empty"
-        case "string_too_long":
-            return f"{field} must be at most {first.get('ctx', {})['max_length']} characters, got {len(first['input'])}"
-        case "string_pattern_mismatch":
-            return f"{field} must contain a character other than whitespace"
-        case _:
-            return f"{field} is invalid: {first['msg']}"
+    kind, rule = first["type"], first.get("ctx", {})
+    field = quoted(".".join(str(part) for part in first["loc"])) if first["loc"] else "arguments"
+    if kind == "extra_forbidden":
+        extra = ", ".join(quoted(problem["loc"][-1]) for problem in errors if problem["type"] == "extra_forbidden")
+        accepted = ", ".join(quoted(name) for name in model.model_fields) or "none"
+        return f"unexpected argument {extra}; the accepted arguments are: {accepted}"
+    if kind in JSON_TYPES:
+        return f"{field} must be of type {JSON_TYPES[kind]}, got {json_type(first['input'])}"
+    if kind == "string_too_short" and rule.get("min_length") == 1:
+        return f"{field} must not be empty"
+    if kind in RULES:
+        return RULES[kind].format(field=field, **rule)
+    return f"{field} is invalid: {first['msg']}"
 
 
 def quoted(name: str | int) -> str:
@@ -176,26 +259,6 @@ def json_type(value: object) -> str:
             return "object"
 
 
-def greeting(user: str) -> str:
-    return f"Hello {user}, my heart beats for you!"
-
-
-def heartbeat_reply(user: str, ctx: ServerRequestContext[Any]) -> dict[str, Any]:
-    """The tool's reply object, matching OUTPUT_SCHEMA."""
-    introduced = ctx.session.client_params
-    client = {"name": introduced.client_info.name, "version": introduced.client_info.version} if introduced else None
-    return {
-        "text": greeting(user),
-        "user": user,
-        "beat": heart.beat(),
-        "server_time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "uptime_seconds": heart.uptime_seconds(),
-        "version": VERSION,
-        "client": client,
-        "protocol_version": ctx.protocol_version,
-    }
-
-
 def tool_error(message: str) -> types.CallToolResult:
     """A tool-level error the model can read and act on."""
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
@@ -204,21 +267,26 @@ def tool_error(message: str) -> types.CallToolResult:
 async def list_tools(
     ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
 ) -> types.ListToolsResult:
-    return types.ListToolsResult(tools=[HEARTBEAT_TOOL])
+    return types.ListToolsResult(tools=[handler.tool for handler in TOOLS.values()])
 
 
 async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
-    if params.name != TOOL_NAME:
-        raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name!r}. Available: {TOOL_NAME!r}")
+    handler = TOOLS.get(params.name)
+    if handler is None:
+        available = ", ".join(repr(name) for name in TOOLS)
+        raise MCPError(
+            code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name[:MAX_ECHO]!r}. Available: {available}"
+        )
+    name = handler.tool.name
     try:
-        arguments = validate_arguments(params.arguments)
+        arguments = validate_arguments(handler.arguments, params.arguments)
         if isinstance(arguments, str):
-            return tool_error(f"Invalid arguments for {TOOL_NAME}: {arguments}.")
-        reply = heartbeat_reply(arguments.user, ctx)
+            return tool_error(f"Invalid arguments for {name}: {arguments}.")
+        reply = handler.reply(arguments, ctx)
         text = json.dumps(reply, ensure_ascii=False)
     except Exception:  # An exception would reach the client as JSON-RPC code 0 with its text.
-        logger.exception("%s failed", TOOL_NAME)
-        return tool_error(f"{TOOL_NAME} failed inside the server; the details are in the server's log.")
+        logger.exception("%s failed", name)
+        return tool_error(f"{name} failed inside the server; the details are in the server's log.")
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structured_content=reply)
 
 
@@ -227,7 +295,7 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
 server = Server(
     NAME,
     version=VERSION,
-    title="Heartbeat",
+    title=NAME.replace("-", " ").replace("_", " ").title(),
     instructions=INSTRUCTIONS,
     on_list_tools=list_tools,
     on_call_tool=call_tool,
@@ -241,28 +309,28 @@ TTY_HINT = f"""\
 {NAME} {VERSION} is an MCP server: it waits for JSON-RPC messages on stdin, one per line.
 An MCP host normally starts it (see README.md). To try it by hand, paste:
   {{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"me","version":"0"}}}}}}
-  {{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"{TOOL_NAME}","arguments":{{"user":"Ada"}}}}}}
+  {{"jsonrpc":"2.0","id":2,"method":"tools/list"}}
 Press Ctrl-C (or Ctrl-D) to stop."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="heartbeat.py",
-        description=f"{NAME}: a minimal MCP server with one tool, {TOOL_NAME}, served over stdio.",
+        description=f"{NAME}: an MCP server with the tools {', '.join(TOOLS)}, served over stdio.",
         epilog="An MCP host starts it as: uv --directory <this folder> run --no-dev --frozen heartbeat.py. "
-        "To add it to Claude Desktop or check it: uv run heartbeat_setup.py --help",
+        "To set it up in a host or check it: uv run heartbeat_setup.py --help",
     )
     parser.add_argument("--version", action="version", version=f"{NAME} {VERSION}")
     parser.add_argument(
         "--log-level",
         type=str.upper,
         choices=LOG_LEVELS,
-        default=os.environ.get("HEARTBEAT_LOG_LEVEL", "INFO").upper(),
-        help="log level for stderr (default: $HEARTBEAT_LOG_LEVEL or INFO)",
+        default=os.environ.get(LOG_LEVEL_VARIABLE, "INFO").upper(),
+        help=f"log level for stderr (default: ${LOG_LEVEL_VARIABLE} or INFO)",
     )
     args = parser.parse_args(argv)
     if args.log_level not in LOG_LEVELS:
-        parser.error(f"HEARTBEAT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {args.log_level!r}")
+        parser.error(f"{LOG_LEVEL_VARIABLE} must be one of {', '.join(LOG_LEVELS)}, got {args.log_level!r}")
     return args
 
 

@@ -1,6 +1,6 @@
-"""Set heartbeat up in Claude Desktop, take it out again, and check that it answers.
+"""Set this server up in Claude Desktop, take it out again, and check that it answers.
 
-    uv run heartbeat_setup.py check       # start it as Claude Desktop will and call the tool once
+    uv run heartbeat_setup.py check       # start it as Claude Desktop will and call a tool once
     uv run heartbeat_setup.py install     # add it to Claude Desktop's config
     uv run heartbeat_setup.py uninstall   # remove it again
 
@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -26,21 +27,22 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO, cast
+from types import TracebackType
+from typing import Any, Protocol, Self, TextIO, cast
 
 import anyio
+import mcp_types as types
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from heartbeat import NAME, TOOL_NAME, greeting, json_type
-from stdio_repairs import MessageSink, MessageSource, StreamProxy
+from heartbeat import NAME, json_type
 
 if sys.platform != "win32":
     import fcntl
 
 PROJECT_DIR = Path(__file__).resolve().parent
-CHECK_USER = "check"
+CHECK_TEXT = "check"  # The string argument `check` fills in, where a tool's schema allows it.
 HOST_RUN_FLAGS = ["--no-dev", "--frozen"]  # Only what serving needs; the lock as it is (README: "Runs as locked").
 EDIT_ATTEMPTS = 3  # Read-modify-write rounds before giving up on a config that keeps changing under us.
 
@@ -103,7 +105,7 @@ def read_config(path: Path) -> tuple[bytes | None, dict[str, Any]]:
         raise SetupError(f"cannot read {path}: {error.strerror}.") from None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
-        raise SetupError(f"{path} is not a regular file; heartbeat edits only a plain JSON file.")
+        raise SetupError(f"{path} is not a regular file; this tool edits only a plain JSON file.")
     with os.fdopen(descriptor, "rb") as file:
         data = file.read()
     return data, parse_config(path, data)
@@ -122,7 +124,7 @@ def parse_config(path: Path, data: bytes) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise SetupError(f"{path} is not valid JSON ({error}); fix it or move it aside.") from None
     except ValueError as error:  # NaN or Infinity, or an integer too long for Python to read.
-        raise SetupError(f"{path} is not valid JSON heartbeat can keep exactly ({error}).") from None
+        raise SetupError(f"{path} is not valid JSON that can be kept exactly ({error}).") from None
     except RecursionError:
         raise SetupError(f"{path} is nested too deeply to edit safely.") from None
     if not isinstance(config, dict):
@@ -229,7 +231,7 @@ def edit_config(config_path: Path, change: Change, dry_run: bool) -> tuple[Path,
                     return target, done, replace_config(target, before, data)
                 except ConfigChanged:  # A program that ignores the lock (Claude Desktop) saved it.
                     continue
-        raise SetupError(f"{target} kept changing while heartbeat edited it; try again.")
+        raise SetupError(f"{target} kept changing while it was being edited; try again.")
     except OSError as error:
         raise SetupError(f"cannot write {target}: {error.strerror}.") from None
 
@@ -312,8 +314,36 @@ class NotJsonRpc(Exception):
     """The server wrote a line to stdout that is not a JSON-RPC message."""
 
 
-class WatchedStdout(StreamProxy[MessageSource]):
+class MessageSource(Protocol):
+    async def receive(self) -> SessionMessage | Exception: ...
+    async def aclose(self) -> None: ...
+
+
+class MessageSink(Protocol):
+    async def send(self, item: SessionMessage, /) -> None: ...
+    async def aclose(self) -> None: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool | None: ...
+
+
+class WatchedStdout:
     """The server's stdout as the client reads it; the first line that is not JSON-RPC ends the check."""
+
+    def __init__(self, stream: MessageSource) -> None:
+        self.stream = stream
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
 
     async def receive(self) -> SessionMessage:
         item = await self.stream.receive()
@@ -342,9 +372,11 @@ async def watched_stdio(
 
 
 async def check(config_path: Path, name: str, seconds: float, server_log: TextIO) -> dict[str, Any]:
-    """Start the server as Claude Desktop would, call the tool once, and report what happened.
+    """Start the server as Claude Desktop would, list its tools, make one call, and report what happened.
 
-    The server's stderr goes to `server_log`; its end is in the report when the check fails.
+    The call is to a read-only tool whose arguments `check` can fill in from its schema,
+    or a ping where the server has none. The server's stderr goes to `server_log`; its end
+    is in the report when the check fails.
     """
     entry, source = configured_entry(config_path, name)
     command: list[str] = [entry["command"], *entry.get("args", [])]
@@ -358,16 +390,17 @@ async def check(config_path: Path, name: str, seconds: float, server_log: TextIO
                 info = client.server_info
                 report["server"] = f"{info.name} {info.version}" if info else None
                 report["startup_ms"] = round((time.perf_counter() - started) * 1000, 1)
-                tools = [tool.name for tool in (await client.list_tools()).tools]
-                if TOOL_NAME not in tools:
-                    raise SetupError(f"the server lists {tools}, not {TOOL_NAME}")
                 sent = time.perf_counter()
-                result = await client.call_tool(TOOL_NAME, {"user": CHECK_USER})
+                tools = (await client.list_tools()).tools
+                report["tools"] = [tool.name for tool in tools]
+                sample = callable_tool(tools)
+                if sample is None:
+                    report["called"] = NO_CALL
+                else:
+                    report["called"] = f"{sample[0]} {json.dumps(sample[1], ensure_ascii=False)}"
+                    sent = time.perf_counter()
+                    report["answer"] = answer(await client.call_tool(*sample), sample[0])
                 report["round_trip_ms"] = round((time.perf_counter() - sent) * 1000, 2)
-        reply: dict[str, Any] = result.structured_content or {}
-        report["greeting"] = reply.get("text")
-        if result.is_error or reply.get("text") != greeting(CHECK_USER):
-            raise SetupError(f"wrong reply to {TOOL_NAME}: {result.model_dump_json(exclude_none=True)[:300]}")
         report["ok"] = True
     except TimeoutError:
         report["error"] = f"no complete answer within {seconds:g} s"
@@ -379,6 +412,63 @@ async def check(config_path: Path, name: str, seconds: float, server_log: TextIO
         server_log.seek(0)
         report["server_stderr"] = server_log.read()[-2000:]
     return report
+
+
+NO_CALL = "nothing: no tool can be called without a model (none is read-only with arguments check can fill in)"
+
+
+def answer(result: types.CallToolResult, tool: str) -> str:
+    """The call's first text, for the report; an error result fails the check."""
+    text = next((part.text for part in result.content if isinstance(part, types.TextContent)), "")
+    if result.is_error:
+        raise SetupError(f"{tool} answered with an error: {text[:300]}")
+    return text[:200]
+
+
+def callable_tool(tools: list[types.Tool]) -> tuple[str, dict[str, Any]] | None:
+    """The first read-only tool whose arguments can be made from its schema alone, with those arguments."""
+    for tool in tools:
+        hints = tool.annotations
+        if hints is None or not hints.read_only_hint:
+            continue
+        arguments = sample_arguments(tool.input_schema)
+        if arguments is not None:
+            return tool.name, arguments
+    return None
+
+
+def sample_arguments(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """Values for an object schema's required properties that it accepts; None where this cannot tell."""
+    properties: dict[str, Any] = schema.get("properties", {})
+    arguments: dict[str, Any] = {}
+    for name in schema.get("required", []):
+        value = sample_value(properties.get(name, {}))
+        if value is None:
+            return None
+        arguments[name] = value
+    return arguments
+
+
+def sample_value(schema: dict[str, Any]) -> object | None:
+    """A value the schema accepts, for the simple schemas of tool arguments; None for any other."""
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    match schema.get("type"):
+        case "string":
+            text = CHECK_TEXT.ljust(schema.get("minLength", 0), "!")[: schema.get("maxLength")]
+            pattern = schema.get("pattern")
+            return None if pattern is not None and not re.search(pattern, text) else text
+        case "integer" | "number" as kind:
+            low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+            value = math.ceil(low) if kind == "integer" else low
+            high = schema.get("maximum", math.inf)
+            return value if value <= high and value < schema.get("exclusiveMaximum", math.inf) else None
+        case "boolean":
+            return False
+        case _:
+            return None
 
 
 def root_cause(error: BaseException) -> BaseException:
@@ -403,18 +493,21 @@ def run_check(config_path: Path, name: str, seconds: float, as_json: bool) -> in
 
 
 def print_check(report: dict[str, Any]) -> None:
-    print(f"heartbeat check: {'OK' if report['ok'] else 'FAILED'}")
+    print(f"{NAME} check: {'OK' if report['ok'] else 'FAILED'}")
     print(f"  command:    {shlex.join(report['command'])}")
     print(f"  from:       {report['source']}")
     for label, key, unit in [
         ("protocol", "protocol_version", ""),
         ("server", "server", ""),
-        ("greeting", "greeting", ""),
+        ("tools", "tools", ""),
+        ("called", "called", ""),
+        ("answer", "answer", ""),
         ("start-up", "startup_ms", " ms (spawn to handshake)"),
-        ("round trip", "round_trip_ms", f" ms ({TOOL_NAME})"),
+        ("round trip", "round_trip_ms", " ms"),
     ]:
         if report.get(key) is not None:
-            print(f"  {label + ':':<11} {report[key]}{unit}")
+            value = ", ".join(report[key]) if key == "tools" else report[key]
+            print(f"  {label + ':':<11} {value}{unit}")
     if not report["ok"]:
         print(f"  problem:    {report['error']}")
         if report.get("server_stderr"):
@@ -440,14 +533,14 @@ def timeout_seconds(text: str) -> float:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="heartbeat_setup.py", description="Set heartbeat up in Claude Desktop, check it, or take it out."
+        prog="heartbeat_setup.py", description=f"Set {NAME} up in Claude Desktop, check it, or take it out."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall}")
     default_config = claude_folder() / "claude_desktop_config.json"
     for command, summary in [
-        ("check", "start the server as Claude Desktop would and call its tool once"),
-        ("install", "add or update heartbeat in Claude Desktop's config"),
-        ("uninstall", "remove heartbeat from Claude Desktop's config"),
+        ("check", "start the server as Claude Desktop would and call a tool once"),
+        ("install", f"add or update {NAME} in Claude Desktop's config"),
+        ("uninstall", f"remove {NAME} from Claude Desktop's config"),
     ]:
         sub = commands.add_parser(command, help=summary, description=summary)
         sub.add_argument("--config", type=Path, default=default_config, help=f"config file (default: {default_config})")

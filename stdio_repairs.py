@@ -2,18 +2,25 @@
 
     stdio_repairs.serve(server)  # instead of anyio.run(...) around stdio_server() and server.run(...)
 
-The server still runs on `mcp.server.stdio.stdio_server`: this module hands it a stdin
-of its own (bounded, cancellable lines) and stands in front of the two streams it
-yields. The repairs, each naming its issue in github.com/modelcontextprotocol/python-sdk
-and when it can be deleted:
+The server still runs on `mcp.server.stdio.stdio_server`, handed a stdin and a stdout of
+this module's. `Stdin` is the one reader: it reads each line once and decides what
+becomes of it. A valid message goes to the SDK; an unreadable one is answered at once;
+a batch's members are registered before any of them reaches the SDK. `Traffic` is the
+one place that counts what is in flight, and replies and cancellations settle it.
+`Stdout` writes each line whole. Both wait on the event loop where it can wait on the
+descriptor (pipes and sockets on macOS and Linux); elsewhere (Windows, files, `/dev/null`,
+terminals) a worker thread reads and writes, as the SDK's own stdio does.
 
-- #3551, Ctrl-C ignored: the start-up lines below, and `stop_on_signals`.
-- The SDK's slow import, made slower by garbage collection: the start-up lines below.
-- #2678, replies lost at stdin EOF: the drain in `ServerStdin`.
-- #2751, unreadable lines dropped silently: the answers in `ServerStdin`.
-- #934, no JSON-RPC batches: `StdinLines` and `ServerStdout`.
-- Unbounded lines, requests in flight, and a read that cannot be cancelled (so a failing
-  stdout hung the process): `StdinLines`, `ServerStdin` and `serve`.
+The repairs, each naming its issue in github.com/modelcontextprotocol/python-sdk and when
+it can be deleted:
+
+- #3551, Ctrl-C ignored: `stop_on_signals` (and the first lines of heartbeat.py).
+- #2678, requests in flight cancelled at stdin EOF: the drain at the end of `Stdin`.
+- #2751, unreadable lines dropped silently: `judge` and `Stdin`.
+- #934, no JSON-RPC batches: `Stdin.admit_batch` and `Replies`.
+- No issue yet: lines, requests in flight and echoed names without bounds, a read that
+  cannot be cancelled, and a thread handoff per line read and two per reply written
+  (half of a call's cost): `Wire`, `Stdin`, `Traffic`.
 
 The limits below are written in README.md's contract.
 """
@@ -21,36 +28,26 @@ The limits below are written in README.md's contract.
 from __future__ import annotations
 
 import gc
-import os
-import signal
-import sys
-from pathlib import Path
 
-# Start-up, for a process that runs a script from this folder (any other importer, such as
-# pytest or a REPL, is left alone), before the SDK is imported:
-# - Repair for #3551 (Ctrl-C ignored): a Ctrl-C while the SDK imports would print a
-#   KeyboardInterrupt traceback, so SIGINT simply ends the process, as SIGTERM does, until
-#   `serve` installs the stop handlers.
-# - The SDK's import builds some 120,000 objects, and the garbage collector, running as they
-#   pile up, walks them again and again (8% of the import here). So it waits for the import,
-#   and what the import built is then frozen, left out of every later pass.
-# Delete both once the SDK imports lazily (python-sdk PR #3242) and handles Ctrl-C itself.
-STARTING_AS_A_SCRIPT_HERE = (
-    sys.argv[0].endswith(".py") and Path(sys.argv[0]).resolve().parent == Path(__file__).resolve().parent
-)
-if STARTING_AS_A_SCRIPT_HERE:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    gc.disable()
+# The SDK's import builds some 120,000 objects, and the garbage collector, running as they pile
+# up, walks them again and again (8% of the import). So it waits, and what the import built is
+# frozen, left out of every later pass. Delete once the SDK imports lazily (python-sdk PR #3242).
+gc.disable()
 
-import io
 import json
 import logging
-from collections import Counter, deque
-from collections.abc import AsyncIterator
+import os
+import select
+import signal
+import stat
+import sys
+import threading
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar, cast
+from typing import Any, Protocol, Self, cast
 
 import anyio
 import anyio.to_thread
@@ -58,17 +55,30 @@ import mcp_types as types
 from mcp.os.win32.utilities import rebind_std_handle_to_fd
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared.dispatcher import as_request_id, coerce_request_id
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
+from pydantic import ValidationError
 
-if STARTING_AS_A_SCRIPT_HERE:
-    gc.freeze()
-    gc.enable()
+if sys.platform != "win32":
+    import fcntl
+
+gc.freeze()
+gc.enable()
 
 MAX_LINE_BYTES = 4 * 1024 * 1024  # One message; a longer line is answered with -32600 and skipped.
-MAX_IN_FLIGHT = 64  # Requests read but not yet answered; stdin is not read while this many wait.
+MAX_IN_FLIGHT = 64  # Requests read but not yet answered: stdin is not read while this many wait...
+MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024  # ...or while their lines add up to this many bytes.
+MAX_BATCH = MAX_IN_FLIGHT  # Messages in one JSON-RPC batch.
+MAX_ECHO = 100  # Characters of a client's method name that an error repeats.
 DRAIN_SECONDS = 5.0  # How long stdin's EOF waits for replies still being worked on.
+STOP_SECONDS = 2.0  # How long a stop signal waits to finish the line being written.
+MAX_UNREADABLE_WARNINGS = 20  # Then unreadable lines are answered without a log line each.
+READ_SIZE = 64 * 1024
 BATCH_VERSIONS = ("2024-11-05", "2025-03-26")  # JSON-RPC batches, until MCP dropped them in 2025-06-18.
 JSON_WHITESPACE = b" \t\r\n"
+
+log = logging.getLogger(__name__)
 
 Reply = types.JSONRPCResponse | types.JSONRPCError
 
@@ -83,151 +93,38 @@ NOT_JSON = error_reply(types.PARSE_ERROR, "Parse error: each line must be one JS
 NOT_A_MESSAGE = error_reply(types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
 BAD_ID = error_reply(types.INVALID_REQUEST, 'Invalid Request: "id" must be a string or an integer')
 EMPTY_BATCH = error_reply(types.INVALID_REQUEST, "Invalid Request: an empty batch")
+BATCH_TOO_LARGE = error_reply(types.INVALID_REQUEST, f"Invalid Request: a batch may hold at most {MAX_BATCH} messages")
 NO_BATCHES = error_reply(
     types.INVALID_REQUEST,
     "Invalid Request: JSON-RPC batches are not part of this protocol version; send one message per line",
 )
 
 
-class Pending:
-    """Requests read from stdin that have no reply on stdout yet, counted by id, since ids may repeat."""
-
-    def __init__(self) -> None:
-        self.by_id: Counter[types.RequestId] = Counter()
-        self.changed = anyio.Event()
-
-    def read(self, message: types.JSONRPCMessage) -> None:
-        if isinstance(message, types.JSONRPCRequest):
-            self.by_id[message.id] += 1
-
-    def settled(self, request_id: types.RequestId) -> None:
-        """One request with this id needs no reply any more: answered, or cancelled by the client."""
-        if self.by_id[request_id] > 0:
-            self.by_id[request_id] -= 1
-            if not self.by_id[request_id]:
-                del self.by_id[request_id]
-            self.changed.set()
-
-    async def wait_below(self, limit: int) -> None:
-        while self.by_id.total() >= limit:
-            self.changed = anyio.Event()
-            await self.changed.wait()
+def serialized(message: types.JSONRPCMessage) -> str:
+    """A message as the SDK's writer serializes it."""
+    return message.model_dump_json(by_alias=True, exclude_unset=True)
 
 
-class BatchReply:
-    """Stands in for one message on the SDK's stdout writer, which calls only `model_dump_json`."""
-
-    def __init__(self, replies: list[Reply]) -> None:
-        self.replies = replies
-
-    def model_dump_json(self, **options: Any) -> str:
-        return "[" + ",".join(reply.model_dump_json(**options) for reply in self.replies) + "]"
+# Judging one message --------------------------------------------------------------------
 
 
-class Batch:
-    """A JSON-RPC batch being answered: its replies go out together, as one array, once all are in."""
-
-    def __init__(self, size: int) -> None:
-        self.unread = size  # Its messages the server has yet to take in.
-        self.awaiting: Counter[types.RequestId] = Counter()
-        self.replies: list[Reply] = []
-
-    def add(self, reply: Reply) -> SessionMessage | None:
-        """Take one reply; once it was the last one, the batch's replies as one message."""
-        self.replies.append(reply)
-        return self.finished()
-
-    def finished(self) -> SessionMessage | None:
-        """The batch's replies as one message, once all are in; None before, and for a batch of notifications."""
-        if self.unread or self.awaiting or not self.replies:
-            return None
-        return SessionMessage(cast(types.JSONRPCMessage, BatchReply(self.replies)))  # See BatchReply.
-
-
-@dataclass
-class Line:
-    """A line as read from stdin, the reply it gets when the transport knows it is unreadable, and its batch."""
-
-    raw: bytes
-    known_error: types.JSONRPCError | None = None
-    batch: Batch | None = None
-
-
-@dataclass
-class Traffic:
-    """What stdin's reader and the two stream proxies share about the messages in transit."""
-
-    seen: deque[Line] = field(default_factory=deque[Line])  # Lines handed to the SDK's parser, in order.
-    pending: Pending = field(default_factory=Pending)
-    batch_of: dict[types.RequestId, Batch] = field(default_factory=dict[types.RequestId, Batch])
-    protocol_version: str | None = None  # Once the initialize handshake has agreed on one.
-
-
-class StdinLines(anyio.AsyncFile[str]):
-    """stdin as the SDK's transport reads it, one line at a time, but bounded and cancellable.
-
-    Repairs two gaps in the SDK's reader (no upstream issue yet): a line without a newline
-    grows without limit (`< /dev/zero` took 690 MiB in 20 s), and its read runs in a
-    worker thread that cancellation cannot stop, so a failing stdout left the process
-    waiting for stdin. Lines over MAX_LINE_BYTES, and lines that are not UTF-8, reach the
-    SDK as "" with their reply noted in `traffic.seen`; blank lines are skipped, since they
-    carry no message. Delete once `stdio_server` bounds its lines and its read is cancellable.
-
-    Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch
-    reaches the SDK as its messages, one by one, and ServerStdout sends their replies back
-    as one array. Delete once the SDK does that, or once no client speaks 2025-03-26.
-    """
-
-    def __init__(self, wire: io.BufferedReader, traffic: Traffic) -> None:
-        super().__init__(io.TextIOWrapper(wire, encoding="utf-8"))
-        self.wire, self.traffic = wire, traffic
-
-    async def read_line(self, limit: int) -> bytes:
-        return await anyio.to_thread.run_sync(self.wire.readline, limit, abandon_on_cancel=True)
-
-    async def __aiter__(self) -> AsyncIterator[str]:  # pyright: ignore[reportIncompatibleMethodOverride]  # AsyncFile's is an async generator too
-        seen = self.traffic.seen
-        while line := await self.read_line(MAX_LINE_BYTES + 1):
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                seen.append(Line(line[:80], TOO_LONG))
-                yield ""
-                while (rest := await self.read_line(64 * 1024)) and not rest.endswith(b"\n"):
-                    pass  # The rest of the over-long line.
-            elif not line.strip(JSON_WHITESPACE):
-                continue
-            elif (messages := self.batch_messages(line)) is not None:
-                batch = Batch(len(messages))
-                for message in messages:
-                    raw = json.dumps(message).encode()
-                    seen.append(Line(raw, None if isinstance(message, dict) else NOT_A_MESSAGE, batch))
-                    yield raw.decode() if isinstance(message, dict) else ""
-            else:
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError:
-                    seen.append(Line(line, NOT_UTF8))
-                    yield ""
-                else:
-                    seen.append(Line(line))
-                    yield text
-
-    def batch_messages(self, line: bytes) -> list[object] | None:
-        """The messages of a batch this connection takes; None for any other line (it is read as it is)."""
-        if not line.lstrip(JSON_WHITESPACE).startswith(b"[") or self.traffic.protocol_version not in BATCH_VERSIONS:
-            return None
-        try:
-            value: object = json.loads(line)
-        except (ValueError, RecursionError):
-            return None
-        return cast(list[object], value) if isinstance(value, list) and value else None
-
-
-def unreadable_line_reply(line: Line) -> types.JSONRPCError:
-    """The JSON-RPC 2.0 answer to a line that is not a valid message, carrying its id when one is readable."""
-    if line.known_error is not None:
-        return line.known_error
+def judge(text: str) -> types.JSONRPCMessage | types.JSONRPCError:
+    """The message a line holds, read exactly as the SDK will read it; or the error that answers it."""
     try:
-        value: object = json.loads(line.raw)
+        message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
+    except ValidationError:
+        return unreadable_reply(text)
+    if isinstance(message, types.JSONRPCNotification) and '"id"' in text and has_id_member(text):
+        return BAD_ID  # The SDK would take it for a notification, with no reply.
+    if isinstance(message, types.JSONRPCRequest) and len(message.method) > MAX_ECHO:
+        return error_reply(types.METHOD_NOT_FOUND, f"Method not found: {message.method[:MAX_ECHO]}...", message.id)
+    return message
+
+
+def unreadable_reply(text: str) -> types.JSONRPCError:
+    """The JSON-RPC 2.0 answer to a line that is not a valid message, carrying its id when one is readable."""
+    try:
+        value: object = json.loads(text)
     except (ValueError, RecursionError):
         return NOT_JSON
     if isinstance(value, list):
@@ -236,43 +133,368 @@ def unreadable_line_reply(line: Line) -> types.JSONRPCError:
 
 
 def readable_id(value: object) -> types.RequestId | None:
-    """The `id` of a JSON object, if it is one JSON-RPC allows (a string or an integer)."""
-    request_id = cast(dict[str, object], value).get("id") if isinstance(value, dict) else None
-    if isinstance(request_id, str) or (isinstance(request_id, int) and not isinstance(request_id, bool)):
-        return request_id
-    return None
+    """The `id` of a JSON object, if JSON-RPC allows it and it can be written back (no lone surrogate)."""
+    request_id = as_request_id(cast(dict[str, object], value).get("id")) if isinstance(value, dict) else None
+    if isinstance(request_id, str) and not request_id.isascii():
+        try:
+            request_id.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return request_id
 
 
-def has_id_member(raw: bytes) -> bool:
+def has_id_member(text: str) -> bool:
     """Whether a line the SDK read as a notification has an `id` (the SDK drops one that is not str or int)."""
-    if b'"id"' not in raw:
-        return False
-    value: object = json.loads(raw)
+    value: object = json.loads(text)
     return isinstance(value, dict) and "id" in value
 
 
-class MessageSource(Protocol):
-    async def receive(self) -> SessionMessage | Exception: ...
-    async def aclose(self) -> None: ...
+# What is in flight ----------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """A JSON-RPC batch being answered: its replies go out together, as one array, once all are in."""
+
+    awaiting: Counter[types.RequestId] = field(default_factory=Counter[types.RequestId])
+    answered: list[types.RequestId] = field(default_factory=list[types.RequestId])  # In flight until sent.
+    replies: list[Reply] = field(default_factory=list[Reply])
+    sealed: bool = False  # Every member has been read.
+
+    def complete(self) -> bool:
+        return self.sealed and not self.awaiting
+
+    def line(self) -> str:
+        return "[" + ",".join(serialized(reply) for reply in self.replies) + "]\n"
+
+
+class Traffic:
+    """Requests read from stdin that have no reply on stdout yet, with their sizes (ids may repeat)."""
+
+    def __init__(self) -> None:
+        self.sizes: defaultdict[types.RequestId, list[int]] = defaultdict(list)
+        self.count = 0
+        self.bytes = 0
+        self.changed = anyio.Event()
+        self.batch_of: dict[types.RequestId, Batch] = {}
+        self.protocol_version: str | None = None  # Once the initialize handshake has agreed on one.
+
+    def read(self, request_id: types.RequestId, size: int, batch: Batch | None) -> None:
+        key = coerce_request_id(request_id)  # "7" and 7 are one id to the SDK too.
+        self.sizes[key].append(size)
+        self.count += 1
+        self.bytes += size
+        if batch is not None:
+            batch.awaiting[key] += 1
+            self.batch_of[key] = batch
+
+    def settled(self, request_id: types.RequestId) -> None:
+        """One request with this id needs no reply on the wire any more: it has one, or was cancelled."""
+        key = coerce_request_id(request_id)
+        if sizes := self.sizes.get(key):
+            self.count -= 1
+            self.bytes -= sizes.pop()
+            if not sizes:
+                del self.sizes[key]
+            self.changed.set()
+
+    def answered_in_batch(self, request_id: types.RequestId, reply: Reply | None) -> Batch | None:
+        """Note a batch member's reply (None: cancelled, no reply); its batch, if this was one's member."""
+        key = coerce_request_id(request_id)
+        batch = self.batch_of.get(key)
+        if batch is None:
+            return None
+        batch.awaiting[key] -= 1
+        if not batch.awaiting[key]:
+            del batch.awaiting[key], self.batch_of[key]
+        if reply is None:
+            self.settled(key)
+        else:
+            batch.replies.append(reply)
+            batch.answered.append(key)
+        return batch
+
+    async def wait_for_room(self) -> None:
+        """Wait until another request may be read."""
+        while self.count >= MAX_IN_FLIGHT or self.bytes >= MAX_IN_FLIGHT_BYTES:
+            await self.wait_for_change()
+
+    async def wait_until_settled(self) -> None:
+        while self.count:
+            await self.wait_for_change()
+
+    async def wait_for_change(self) -> None:
+        self.changed = anyio.Event()
+        await self.changed.wait()
+
+
+# The descriptors ------------------------------------------------------------------------
+
+
+class Wire:
+    """A private copy of fd 0 or fd 1, read and written on the event loop where the loop can wait on it."""
+
+    def __init__(self, fd: int, writes: bool) -> None:
+        self.fd = fd
+        mode = os.fstat(fd).st_mode
+        self.on_loop = sys.platform != "win32" and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
+        # The loop can wait to write only with O_NONBLOCK, a flag of the open file, which the parent may
+        # share: `restore` clears it on every way out. Never set on the pipe that stderr writes to too.
+        self.made_nonblocking = False
+        if writes and self.on_loop:
+            if same_file(fd, 2):
+                self.on_loop = False
+            elif os.get_blocking(fd):
+                os.set_blocking(fd, False)
+                self.made_nonblocking = True
+        self.unwritten = memoryview(b"")  # The rest of the line being written.
+        self.after_line: Callable[[], None] | None = None  # What a stop does once that line is out.
+
+    @classmethod
+    def claim(cls, fd: int, diversion: int) -> Wire:
+        """Serve fd from a private copy and point fd at `diversion`, as `stdio_server` does for its own.
+
+        A handler's child process then reads EOF from fd 0, and a stray print reaches stderr, not the wire.
+        """
+        wire = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if sys.platform != "win32" else os.dup(fd)
+        os.dup2(diversion, fd)
+        os.close(diversion)
+        with suppress(OSError):  # Best effort, as in `stdio_server`.
+            rebind_std_handle_to_fd(fd)  # Windows: child processes inherit the Win32 handle, not the fd.
+        return cls(wire, writes=fd == 1)
+
+    async def read(self) -> bytes:
+        if not self.on_loop:
+            return await anyio.to_thread.run_sync(os.read, self.fd, READ_SIZE, abandon_on_cancel=True)
+        while True:
+            await anyio.wait_readable(self.fd)
+            with suppress(BlockingIOError):  # A parent may have made it non-blocking; readiness can be stale.
+                return os.read(self.fd, READ_SIZE)
+
+    async def write(self, data: bytes) -> None:
+        self.unwritten = memoryview(data)
+        while self.unwritten:
+            if not self.on_loop:
+                written = await anyio.to_thread.run_sync(os.write, self.fd, self.unwritten)
+            else:
+                try:
+                    written = os.write(self.fd, self.unwritten)
+                except BlockingIOError:
+                    await anyio.wait_writable(self.fd)
+                    continue
+            self.unwritten = self.unwritten[written:]
+        if self.after_line is not None:
+            self.after_line()
+
+    def restore(self) -> None:
+        if self.made_nonblocking:
+            os.set_blocking(self.fd, True)
+
+
+def same_file(first: int, second: int) -> bool:
+    try:
+        one, other = os.fstat(first), os.fstat(second)
+    except OSError:
+        return False
+    return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+
+
+# The two streams the SDK's stdio_server is handed -----------------------------------------
+
+
+class Stdout(anyio.AsyncFile[str]):
+    """stdout as the SDK's transport writes it, and as this module answers: one whole line at a time."""
+
+    def __init__(self, wire: Wire) -> None:
+        super().__init__(os.fdopen(wire.fd, "w", encoding="utf-8", closefd=False))  # Only for the type.
+        self.wire = wire
+        self.lock = anyio.Lock()
+
+    async def write(self, b: str) -> int:
+        async with self.lock:
+            await self.wire.write(b.encode())
+        return len(b)
+
+    async def flush(self) -> None:
+        pass  # Each line is written whole, unbuffered.
+
+    async def answer(self, reply: types.JSONRPCError) -> None:
+        await self.write(serialized(reply) + "\n")
+
+
+class Stdin(anyio.AsyncFile[str]):
+    """stdin as the SDK's transport reads it: only valid messages, one a line, and bounded.
+
+    Repairs #2751 (unreadable lines dropped silently): a line that is not a valid message
+    gets the error JSON-RPC 2.0 asks for, with its id when that is readable, and so does a
+    request whose id is neither a string nor an integer (the SDK reads it as a notification).
+    Lines over MAX_LINE_BYTES are answered as soon as they pass it, and skipped; blank lines
+    carry no message. Delete once the SDK's stdio transport does these itself.
+
+    Repairs #2678 (in-flight requests cancelled at stdin EOF): EOF reaches the SDK only once
+    every request read has its reply, for at most DRAIN_SECONDS, so that
+    `printf ... | uv run heartbeat.py` prints every answer. Delete once the SDK drains.
+
+    Bounds memory: no line is read while MAX_IN_FLIGHT requests, or MAX_IN_FLIGHT_BYTES of
+    them, wait for replies (a client that writes but does not read). Delete with the drain.
+    """
+
+    def __init__(self, wire: Wire, stdout: Stdout, traffic: Traffic) -> None:
+        super().__init__(os.fdopen(wire.fd, encoding="utf-8", closefd=False))  # Only for the type.
+        self.wire, self.stdout, self.traffic = wire, stdout, traffic
+        self.warnings = 0
+
+    async def __aiter__(self) -> AsyncIterator[str]:  # pyright: ignore[reportIncompatibleMethodOverride]  # AsyncFile's is an async generator too
+        async for line in self.lines():
+            if line is None:
+                await self.refuse(TOO_LONG)
+            elif line.strip(JSON_WHITESPACE):
+                for text in await self.admit(line):
+                    yield text
+        with anyio.move_on_after(DRAIN_SECONDS):
+            await self.traffic.wait_until_settled()
+
+    async def lines(self) -> AsyncIterator[bytes | None]:
+        """stdin's lines without their newlines; None once for a line that passes MAX_LINE_BYTES."""
+        pending = bytearray()
+        skipping = False  # The rest of an over-long line.
+        while chunk := await self.wire.read():
+            start = 0
+            while (end := chunk.find(b"\n", start)) >= 0:
+                if not skipping:
+                    pending += chunk[start:end]
+                    yield bytes(pending)
+                pending.clear()
+                skipping, start = False, end + 1
+            if not skipping:
+                pending += chunk[start:]
+                if len(pending) > MAX_LINE_BYTES:
+                    pending.clear()
+                    skipping = True
+                    yield None
+        if pending and not skipping:
+            yield bytes(pending)
+
+    async def admit(self, line: bytes) -> list[str]:
+        """The texts that go on to the SDK for one line (none when it is answered here)."""
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            await self.refuse(NOT_UTF8)
+            return []
+        if text.lstrip()[:1] == "[":
+            return await self.admit_batch(text)
+        message = judge(text)
+        if isinstance(message, types.JSONRPCError):
+            await self.refuse(message)
+            return []
+        await self.enter(message, len(line), None)
+        return [text]
+
+    async def enter(self, message: types.JSONRPCMessage, size: int, batch: Batch | None) -> None:
+        """Count a message that goes on to the SDK, once there is room for it."""
+        if isinstance(message, types.JSONRPCRequest):
+            await self.traffic.wait_for_room()
+            self.traffic.read(message.id, size, batch)
+        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            cancelled = cancelled_request_id_from_params(message.params)
+            if cancelled is not None:  # The SDK never answers a request its client cancelled.
+                cut_short = self.traffic.answered_in_batch(cancelled, None)
+                if cut_short is None:
+                    self.traffic.settled(cancelled)
+                else:
+                    await self.send_if_complete(cut_short)
+
+    async def admit_batch(self, text: str) -> list[str]:
+        """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
+        messages go on one by one, and `Replies` sends their replies back as one array.
+        Delete once the SDK does that, or once no client speaks 2025-03-26.
+        """
+        try:
+            value: object = json.loads(text)
+        except (ValueError, RecursionError):
+            await self.refuse(NOT_JSON)
+            return []
+        members = value if isinstance(value, list) else []  # pyright: ignore[reportUnknownVariableType]
+        refusal = (
+            EMPTY_BATCH
+            if not members
+            else NO_BATCHES
+            if self.traffic.protocol_version not in BATCH_VERSIONS
+            else BATCH_TOO_LARGE
+            if len(members) > MAX_BATCH  # pyright: ignore[reportUnknownArgumentType]
+            else None
+        )
+        if refusal is not None:
+            await self.refuse(refusal)
+            return []
+        batch = Batch()
+        texts: list[str] = []
+        judged: list[tuple[str, types.JSONRPCMessage]] = []
+        for member in members:  # pyright: ignore[reportUnknownVariableType]
+            member_text = json.dumps(member)
+            message = judge(member_text) if isinstance(member, dict) else NOT_A_MESSAGE
+            if isinstance(message, types.JSONRPCError):
+                self.warn(message)
+                batch.replies.append(message)
+            else:
+                judged.append((member_text, message))
+        for member_text, message in judged:  # All ids are registered before any member reaches the SDK.
+            await self.enter(message, len(member_text), batch)
+            texts.append(member_text)
+        batch.sealed = True
+        await self.send_if_complete(batch)  # When nothing in it awaits the SDK.
+        return texts
+
+    async def send_if_complete(self, batch: Batch) -> None:
+        await send_if_complete(batch, self.stdout, self.traffic)
+
+    async def refuse(self, reply: types.JSONRPCError) -> None:
+        self.warn(reply)
+        await self.stdout.answer(reply)
+
+    def warn(self, reply: types.JSONRPCError) -> None:
+        """Log the first few unreadable messages: a flood must not fill a stderr that nobody reads."""
+        self.warnings += 1
+        if self.warnings <= MAX_UNREADABLE_WARNINGS:
+            more = "; further ones are answered without a log line" if self.warnings == MAX_UNREADABLE_WARNINGS else ""
+            log.warning("answered an unreadable message: %s%s", reply.error.message, more)
+
+
+async def send_if_complete(batch: Batch, stdout: Stdout, traffic: Traffic) -> None:
+    """Write a batch's replies as one array once all are in (none for a batch of notifications)."""
+    if not batch.complete():
+        return
+    if batch.replies:
+        await stdout.write(batch.line())
+    for key in batch.answered:
+        traffic.settled(key)
 
 
 class MessageSink(Protocol):
     async def send(self, item: SessionMessage, /) -> None: ...
     async def aclose(self) -> None: ...
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> bool | None: ...
 
 
-StreamT = TypeVar("StreamT", MessageSource, MessageSink)
+class Replies:
+    """Stands in front of the SDK's write stream: settles what each reply answers, and gathers a batch's."""
 
+    def __init__(self, stream: MessageSink, stdout: Stdout, traffic: Traffic) -> None:
+        self.stream, self.stdout, self.traffic = stream, stdout, traffic
 
-class StreamProxy(Generic[StreamT]):
-    """Stands in front of one of the SDK's stdio streams; closing it closes that stream."""
-
-    def __init__(self, stream: StreamT) -> None:
-        self.stream = stream
+    async def send(self, item: SessionMessage, /) -> None:
+        message = item.message
+        if not isinstance(message, Reply) or message.id is None:
+            await self.stream.send(item)
+            return
+        if isinstance(message, types.JSONRPCResponse) and "serverInfo" in message.result:
+            self.traffic.protocol_version = message.result.get("protocolVersion")  # The handshake's outcome.
+        batch = self.traffic.answered_in_batch(message.id, message)
+        if batch is None:
+            await self.stream.send(item)
+            self.traffic.settled(message.id)
+        else:
+            await send_if_complete(batch, self.stdout, self.traffic)
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -286,147 +508,58 @@ class StreamProxy(Generic[StreamT]):
         await self.aclose()
 
 
-class ServerStdin(StreamProxy[MessageSource]):
-    """The server's side of stdin: answers what the SDK drops, drains at EOF, and bounds what is in flight.
+# Serving --------------------------------------------------------------------------------
 
-    Repairs #2751 (unreadable lines dropped silently): a line that is not a valid message
-    gets the error JSON-RPC 2.0 asks for, with its id when that is readable, and so does a
-    request whose id is neither a string nor an integer (the SDK reads it as a notification).
-    Delete once the SDK's stdio transport answers them itself.
 
-    Repairs #2678 (in-flight requests cancelled at stdin EOF): EOF reaches the server only
-    once every request read has its reply, for at most DRAIN_SECONDS, so that
-    `printf ... | uv run heartbeat.py` prints every answer. Delete once the SDK drains.
+def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
+    """Exit 0 on SIGINT, SIGTERM or SIGHUP (a closed terminal), with one log line.
 
-    Bounds memory: while MAX_IN_FLIGHT requests wait for their replies (a client that
-    writes but does not read), no more are read. Delete with the drain, if the SDK bounds it.
+    Repairs #3551 (Ctrl-C ignored). The line being written is finished first, for up to
+    STOP_SECONDS; a second signal ends the process at once. It ends with `os._exit`, since
+    a stop must wait for nothing the host may never do: read stdout or stderr, or close
+    stdin, which on Windows and for files and terminals a worker thread may be reading,
+    and Python would wait for that thread at exit. Delete once Ctrl-C stops an SDK stdio
+    server at once.
     """
 
-    def __init__(self, stdin: MessageSource, stdout: MessageSink, traffic: Traffic) -> None:
-        super().__init__(stdin)
-        self.stdout, self.traffic = stdout, traffic
-
-    async def receive(self) -> SessionMessage | Exception:
-        pending = self.traffic.pending
-        while True:
-            await pending.wait_below(MAX_IN_FLIGHT)
-            try:
-                item = await self.stream.receive()
-            except anyio.EndOfStream:
-                with anyio.move_on_after(DRAIN_SECONDS):
-                    await pending.wait_below(1)
-                raise
-            line = self.traffic.seen.popleft()  # The SDK turns each line into exactly one item, in order.
-            if line.batch:
-                line.batch.unread -= 1
-            if isinstance(item, Exception):
-                await self.answer(unreadable_line_reply(line), line.batch)
-                continue
-            message = item.message
-            if isinstance(message, types.JSONRPCNotification) and has_id_member(line.raw):
-                await self.answer(BAD_ID, line.batch)
-                continue
-            if isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
-                cancelled = readable_id(message.params)
-                if cancelled is not None:
-                    pending.settled(cancelled)  # The SDK never answers a request its client cancelled.
-            pending.read(message)
-            if line.batch and isinstance(message, types.JSONRPCRequest):
-                line.batch.awaiting[message.id] += 1
-                self.traffic.batch_of[message.id] = line.batch
-            elif line.batch and (replies := line.batch.finished()):
-                await self.stdout.send(replies)
-            return item
-
-    async def answer(self, reply: types.JSONRPCError, batch: Batch | None) -> None:
-        logging.getLogger(__name__).warning("answered an unreadable message: %s", reply.error.message)
-        if batch is None:
-            await self.stdout.send(SessionMessage(reply))
-            return
-        if replies := batch.add(reply):
-            await self.stdout.send(replies)
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> SessionMessage | Exception:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
-
-
-class ServerStdout(StreamProxy[MessageSink]):
-    """The server's side of stdout: notes each reply as it is written, and gathers the replies to a batch."""
-
-    def __init__(self, stdout: MessageSink, traffic: Traffic) -> None:
-        super().__init__(stdout)
-        self.traffic = traffic
-
-    async def send(self, item: SessionMessage, /) -> None:
-        message = item.message
-        if not isinstance(message, Reply) or message.id is None:
-            await self.stream.send(item)
-            return
-        if isinstance(message, types.JSONRPCResponse) and "serverInfo" in message.result:
-            self.traffic.protocol_version = message.result.get("protocolVersion")  # The handshake's outcome.
-        batch = self.traffic.batch_of.get(message.id)
-        if batch is None:
-            await self.stream.send(item)
-        else:
-            batch.awaiting[message.id] -= 1
-            if not batch.awaiting[message.id]:
-                del batch.awaiting[message.id], self.traffic.batch_of[message.id]
-            if replies := batch.add(message):
-                await self.stream.send(replies)
-        self.traffic.pending.settled(message.id)
-
-
-def claim_stdin() -> StdinLines | None:
-    """Read the protocol from a private copy of fd 0, and point fd 0 at the null device; None if fd 0 is closed.
-
-    What `stdio_server` does for a stdin it opens itself, so that a handler's child
-    process reads EOF instead of protocol bytes.
-    """
-    try:
-        wire = os.dup(0)
-    except OSError:
-        return None
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    with suppress(OSError):  # Best effort, as in `stdio_server`.
-        rebind_std_handle_to_fd(0)  # Windows: child processes inherit the Win32 handle, not fd 0.
-    return StdinLines(io.BufferedReader(io.FileIO(wire, "rb")), Traffic())
-
-
-async def serve_streams(server: Server[Any], stdin: StdinLines) -> None:
-    async with stdio_server(stdin=stdin) as (read_stream, write_stream):
-        await server.run(
-            ServerStdin(read_stream, write_stream, stdin.traffic),
-            ServerStdout(write_stream, stdin.traffic),
-            server.create_initialization_options(),
-        )
-
-
-def stop_on_signals(log: logging.Logger) -> None:
-    """Exit 0 at once on SIGINT, SIGTERM or SIGHUP (a closed terminal), with one log line.
-
-    Repairs #3551 (Ctrl-C ignored): the SDK's stdin read cannot be interrupted, and Python
-    waits for it at exit, so a graceful stop would hang until stdin closed. Replies already
-    written are flushed; a host that signals has stopped reading. Delete once Ctrl-C stops
-    an SDK stdio server at once.
-    """
+    def exit_now() -> None:
+        stdout.restore()
+        os._exit(0)
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping on %s", signal.Signals(signum).name)
-        logging.shutdown()
-        os._exit(0)
+        last_words(logger, f"stopping on {signal.Signals(signum).name}")
+        if not stdout.unwritten or stdout.after_line is not None:
+            exit_now()
+        stdout.after_line = exit_now
+        threading.Timer(STOP_SECONDS, exit_now).start()
 
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signum: int | None = getattr(signal, name, None)  # SIGHUP does not exist on Windows.
         if signum is not None:
             signal.signal(signum, stop)
+
+
+def last_words(logger: logging.Logger, message: str) -> None:
+    """Log one line from a signal handler: bypassing logging, and only if stderr takes it at once.
+
+    The signal can land while a log call is writing to a stderr that nobody reads; logging
+    again would then fail ("reentrant call") or wait forever.
+    """
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handlers = logging.getLogger().handlers
+    formatter = (handlers[0].formatter if handlers else None) or logging.Formatter()
+    line = formatter.format(logger.makeRecord(logger.name, logging.INFO, "", 0, message, (), None)) + "\n"
+    with suppress(OSError, ValueError):
+        if sys.platform == "win32" or select.select([], [2], [], 0)[1]:
+            os.write(2, line.encode(errors="replace"))
+
+
+async def serve_streams(server: Server[Any], stdin: Wire, stdout: Wire) -> None:
+    writer = Stdout(stdout)
+    traffic = Traffic()
+    async with stdio_server(stdin=Stdin(stdin, writer, traffic), stdout=writer) as (read_stream, write_stream):
+        await server.run(read_stream, Replies(write_stream, writer, traffic), server.create_initialization_options())
 
 
 def serve(server: Server[Any]) -> None:
@@ -436,17 +569,33 @@ def serve(server: Server[Any]) -> None:
     full disk) ends the process at once with exit code 1 and one log line: no reply could
     reach anyone.
     """
-    log = logging.getLogger(server.name)
-    if sys.stdout is None:
-        log.error("stdout is closed, so there is nowhere to write replies; exiting")
+    logger = logging.getLogger(server.name)
+    try:
+        stdin: Wire | None = Wire.claim(0, diversion=os.open(os.devnull, os.O_RDONLY))
+    except OSError:
+        stdin = None
+    try:
+        stdout = Wire.claim(1, diversion=stderr_or_null())
+    except OSError:
+        logger.error("stdout is closed, so there is nowhere to write replies; exiting")
         sys.exit(1)
-    stop_on_signals(log)
-    log.info("%s %s serving MCP over stdio (pid %d)", server.name, server.version, os.getpid())
-    if stdin := claim_stdin():
-        try:
-            anyio.run(serve_streams, server, stdin)
-        except* OSError as failure:
-            log.error("stopping: cannot use stdio (%s)", failure.exceptions[0])
-            logging.shutdown()
-            os._exit(1)  # Exiting normally would wait for the stdin read and flush a broken stdout.
-    log.info("stdin closed; exiting")
+    stop_on_signals(logger, stdout)
+    logger.info("%s %s serving MCP over stdio (pid %d)", server.name, server.version, os.getpid())
+    try:
+        if stdin is not None:
+            anyio.run(serve_streams, server, stdin, stdout)
+    except* OSError as failure:
+        logger.error("stopping: cannot use stdio (%s)", failure.exceptions[0])
+        stdout.restore()
+        logging.shutdown()
+        os._exit(1)  # As in `stop_on_signals`: a worker thread may still be reading stdin.
+    stdout.restore()
+    logger.info("stdin closed; exiting")
+
+
+def stderr_or_null() -> int:
+    """What fd 1 points at while serving: stderr, or the null device when stderr is closed."""
+    try:
+        return os.dup(2)
+    except OSError:
+        return os.open(os.devnull, os.O_WRONLY)

@@ -1,4 +1,8 @@
-"""Shared fixtures: in-memory clients for both protocol eras and a real stdio server process."""
+"""Shared fixtures: in-memory clients for both protocol eras and a real stdio server process.
+
+Nothing here knows the example tool: a call that a test needs is made from the server's
+own tool list (`sample_call`), or served by tests/probe_server.py on the same repairs.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +17,23 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import anyio
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
+import mcp_types as types
+
 from heartbeat import server
+from heartbeat_setup import callable_tool
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 INTEROP_DIR = PROJECT_DIR / "tests" / "interop"
 REPLY_TIMEOUT = 30.0  # Generous: a cold `uv run` on a busy CI machine takes seconds.
 HOST_LAUNCH = ["run", "--quiet", "--no-dev", "--frozen", "heartbeat.py"]  # After `uv`, as hosts start it.
+SERVER = [sys.executable, str(PROJECT_DIR / "heartbeat.py")]
+PROBE = [sys.executable, "-m", "tests.probe_server"]  # The test-only server on the same repairs.
+collect_ignore = ["make_it_your_own"]  # Data: the change that tests/test_template.py applies to a copy.
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSION = "2026-07-28"
@@ -60,13 +71,34 @@ def initialize_request(request_id: int = 1, version: str = "2025-11-25") -> dict
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 
-def call_request(request_id: int, arguments: Any, name: str = "get_heartbeat") -> dict[str, Any]:
+def call_request(request_id: types.RequestId, name: str, arguments: Any) -> dict[str, Any]:
     return {
         "jsonrpc": "2.0",
         "id": request_id,
         "method": "tools/call",
         "params": {"name": name, "arguments": arguments},
     }
+
+
+def listed_tools() -> list[types.Tool]:
+    """The tools the server lists, as a client sees them."""
+
+    async def listing() -> list[types.Tool]:
+        async with Client(server) as connected:
+            return (await connected.list_tools()).tools
+
+    return anyio.run(listing)
+
+
+TOOLS = listed_tools()
+SAMPLE = callable_tool(TOOLS)
+assert SAMPLE is not None, "the server needs a read-only tool that can be called without a model (README)"
+SAMPLE_TOOL, SAMPLE_ARGUMENTS = SAMPLE
+
+
+def sample_call(request_id: types.RequestId) -> dict[str, Any]:
+    """A tools/call of the server's own read-only tool, with arguments its schema accepts."""
+    return call_request(request_id, SAMPLE_TOOL, SAMPLE_ARGUMENTS)
 
 
 def uv() -> str:
@@ -94,15 +126,15 @@ def host_launch() -> list[str]:
 
 
 class StdioServer:
-    """heartbeat.py in a process of its own, with stdout read on a thread while we write.
+    """heartbeat.py (or `launch`) in a process of its own, with stdout read on a thread while we write.
 
     Started with this venv's Python, which is what `uv run` ends up running; tests about
-    the launch itself pass `launch=host_launch()`.
+    the launch itself pass `launch=host_launch()`, and transport tests `launch=PROBE`.
     """
 
     def __init__(self, *args: str, launch: list[str] | None = None, cwd: Path = PROJECT_DIR) -> None:
         self.process = subprocess.Popen(
-            [*(launch or [sys.executable, str(PROJECT_DIR / "heartbeat.py")]), *args],
+            [*(launch or SERVER), *args],
             cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

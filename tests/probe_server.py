@@ -1,0 +1,68 @@
+"""A test-only MCP server on the same stdio repairs, with tools that the transport tests need.
+
+`echo` answers its text; `hold` awaits until a `release` call (a slow tool that awaits,
+without any timing); `big` answers `size` bytes of text. Run as `python -m tests.probe_server`
+from the project folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+
+import stdio_repairs
+
+
+def tool(name: str, **properties: str) -> types.Tool:
+    schema = {name: {"type": kind} for name, kind in properties.items()}
+    return types.Tool(name=name, input_schema={"type": "object", "properties": schema, "required": list(properties)})
+
+
+TOOLS = [tool("echo", text="string"), tool("hold"), tool("release"), tool("big", size="integer")]
+
+
+class Gate:
+    """What `hold` calls wait for and `release` opens: every call held until then goes on."""
+
+    def __init__(self) -> None:
+        self.opened = anyio.Event()
+
+    def release(self) -> None:
+        self.opened.set()
+        self.opened = anyio.Event()
+
+
+gate = Gate()
+
+
+async def list_tools(
+    ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+) -> types.ListToolsResult:
+    return types.ListToolsResult(tools=TOOLS)
+
+
+async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+    arguments = params.arguments or {}
+    match params.name:
+        case "echo":
+            text = str(arguments["text"])
+        case "hold":
+            await gate.opened.wait()
+            text = "released"
+        case "release":
+            gate.release()
+            text = "released"
+        case _:
+            text = "x" * int(arguments["size"])
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
+
+
+server = Server("probe", version="0", on_list_tools=list_tools, on_call_tool=call_tool)
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stdio_repairs.serve(server)
