@@ -68,7 +68,7 @@ gc.enable()
 
 MAX_LINE_BYTES = 4 * 1024 * 1024  # One message; a longer line is answered with -32600 and skipped.
 MAX_IN_FLIGHT = 64  # Requests read but not yet answered: stdin is not read while this many wait...
-MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024  # ...or while their lines add up to this many bytes.
+MAX_IN_FLIGHT_BYTES = 2 * 1024 * 1024  # ...or while their lines add up to this many bytes.
 MAX_BATCH = MAX_IN_FLIGHT  # Messages in one JSON-RPC batch.
 MAX_ECHO = 100  # Characters of a client's method name that an error repeats.
 DRAIN_SECONDS = 5.0  # How long stdin's EOF waits for replies still being worked on.
@@ -251,14 +251,18 @@ class Wire:
         self.after_line: Callable[[], None] | None = None  # What a stop does once that line is out.
 
     @classmethod
-    def claim(cls, fd: int, diversion: int) -> Wire:
-        """Serve fd from a private copy and point fd at `diversion`, as `stdio_server` does for its own.
-
-        A handler's child process then reads EOF from fd 0, and a stray print reaches stderr, not the wire.
+    def claim(cls, fd: int, diversion: str | None) -> Wire:
+        """Serve fd from a private copy and point fd at the file `diversion` (None: at stderr), as
+        `stdio_server` does for a stream it opens itself. A handler's child process then reads EOF
+        from fd 0, and a stray print reaches stderr, not the wire.
         """
         wire = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if sys.platform != "win32" else os.dup(fd)
-        os.dup2(diversion, fd)
-        os.close(diversion)
+        if diversion is None:
+            os.dup2(2, fd)
+        else:
+            opened = os.open(diversion, os.O_WRONLY if fd else os.O_RDONLY)
+            os.dup2(opened, fd)
+            os.close(opened)
         with suppress(OSError):  # Best effort, as in `stdio_server`.
             rebind_std_handle_to_fd(fd)  # Windows: child processes inherit the Win32 handle, not the fd.
         return cls(wire, writes=fd == 1)
@@ -353,6 +357,8 @@ class Stdin(anyio.AsyncFile[str]):
                     yield text
         with anyio.move_on_after(DRAIN_SECONDS):
             await self.traffic.wait_until_settled()
+        if self.traffic.count:
+            log.warning("stdin closed; %d requests still unanswered after %g s", self.traffic.count, DRAIN_SECONDS)
 
     async def lines(self) -> AsyncIterator[bytes | None]:
         """stdin's lines without their newlines; None once for a line that passes MAX_LINE_BYTES."""
@@ -377,6 +383,7 @@ class Stdin(anyio.AsyncFile[str]):
 
     async def admit(self, line: bytes) -> list[str]:
         """The texts that go on to the SDK for one line (none when it is answered here)."""
+        await self.traffic.wait_for_room()  # Before the line is parsed: it may parse to 25 times its size.
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
@@ -392,9 +399,8 @@ class Stdin(anyio.AsyncFile[str]):
         return [text]
 
     async def enter(self, message: types.JSONRPCMessage, size: int, batch: Batch | None) -> None:
-        """Count a message that goes on to the SDK, once there is room for it."""
+        """Count a message that goes on to the SDK."""
         if isinstance(message, types.JSONRPCRequest):
-            await self.traffic.wait_for_room()
             self.traffic.read(message.id, size, batch)
         elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
             cancelled = cancelled_request_id_from_params(message.params)
@@ -570,15 +576,11 @@ def serve(server: Server[Any]) -> None:
     reach anyone.
     """
     logger = logging.getLogger(server.name)
-    try:
-        stdin: Wire | None = Wire.claim(0, diversion=os.open(os.devnull, os.O_RDONLY))
-    except OSError:
-        stdin = None
-    try:
-        stdout = Wire.claim(1, diversion=stderr_or_null())
-    except OSError:
+    if not is_open(1):
         logger.error("stdout is closed, so there is nowhere to write replies; exiting")
         sys.exit(1)
+    stdin = Wire.claim(0, os.devnull) if is_open(0) else None
+    stdout = Wire.claim(1, None if is_open(2) else os.devnull)
     stop_on_signals(logger, stdout)
     logger.info("%s %s serving MCP over stdio (pid %d)", server.name, server.version, os.getpid())
     try:
@@ -593,9 +595,9 @@ def serve(server: Server[Any]) -> None:
     logger.info("stdin closed; exiting")
 
 
-def stderr_or_null() -> int:
-    """What fd 1 points at while serving: stderr, or the null device when stderr is closed."""
+def is_open(fd: int) -> bool:
     try:
-        return os.dup(2)
+        os.fstat(fd)
     except OSError:
-        return os.open(os.devnull, os.O_WRONLY)
+        return False
+    return True

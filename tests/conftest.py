@@ -6,14 +6,18 @@ own tool list (`sample_call`), or served by tests/probe_server.py on the same re
 
 from __future__ import annotations
 
+import array
+import fcntl
 import json
 import os
 import queue
 import shutil
 import subprocess
 import sys
+import termios
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -274,3 +278,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
     if any(NPM_HINT in str(getattr(report, "longrepr", "")) for report in skipped):
         terminalreporter.write_line(f"Some tests were skipped: {NPM_HINT}")
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = REPLY_TIMEOUT) -> None:
+    """Wait until the process does what `condition` observes; fail, saying `what`, if it never does."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        pause.wait(0.01)
+
+
+def pipe_holds(fd: int) -> int:
+    """How many bytes the pipe that `fd` is an end of holds (Linux)."""
+    held = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, held)
+    return held[0]
+
+
+def pipe_is_full(fd: int) -> bool:
+    """Whether a pipe that we write in large pieces holds all it can: its reader has stopped reading (Linux)."""
+    return pipe_holds(fd) >= fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)

@@ -1,7 +1,8 @@
 """A test-only MCP server on the same stdio repairs, with tools that the transport tests need.
 
 `echo` answers its text; `hold` awaits until a `release` call (a slow tool that awaits,
-without any timing); `big` answers `size` bytes of text. Run as `python -m tests.probe_server`
+without any timing); `big` answers `size` bytes of text; `log` writes one log line of `size`
+bytes to stderr. Run as `python -m tests.probe_server`
 from the project folder.
 """
 
@@ -22,7 +23,14 @@ def tool(name: str, **properties: str) -> types.Tool:
     return types.Tool(name=name, input_schema={"type": "object", "properties": schema, "required": list(properties)})
 
 
-TOOLS = [tool("echo", text="string"), tool("hold"), tool("release"), tool("big", size="integer")]
+TOOLS = [
+    tool("echo", text="string"),
+    tool("hold"),
+    tool("release"),
+    tool("big", size="integer"),
+    tool("log", size="integer"),
+]
+logger = logging.getLogger("probe")
 
 
 class Gate:
@@ -56,6 +64,9 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
         case "release":
             gate.release()
             text = "released"
+        case "log":
+            logger.warning("x" * int(arguments["size"]))
+            text = "logged"
         case _:
             text = "x" * int(arguments["size"])
     return types.CallToolResult(content=[types.TextContent(type="text", text=text)])

@@ -1,4 +1,8 @@
-"""Hostile input and faults on stdio, through the real process: nothing lost, nothing hangs, no traceback."""
+"""Hostile input and faults on stdio, through the real process: nothing lost, nothing hangs, no traceback.
+
+Most of these drive tests/probe_server.py, a server on the same repairs whose tools echo,
+hold until released (a slow tool that awaits) and write big replies; the rest drive heartbeat.py.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +12,50 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stdio_repairs import MAX_IN_FLIGHT, MAX_LINE_BYTES
+from heartbeat import NAME
+from stdio_repairs import DRAIN_SECONDS, MAX_BATCH, MAX_IN_FLIGHT, MAX_LINE_BYTES, MAX_UNREADABLE_WARNINGS
 from tests.conftest import (
     INITIALIZED,
+    PROBE,
     PROJECT_DIR,
     REPLY_TIMEOUT,
+    SERVER,
     StdioServer,
     assert_clean_exit,
     call_request,
     initialize_request,
+    pipe_holds,
+    pipe_is_full,
+    sample_call,
+    wait_for,
 )
 
-SERVER = [sys.executable, str(PROJECT_DIR / "heartbeat.py")]
 PING = {"jsonrpc": "2.0", "id": "after", "method": "ping"}
 PONG = {"jsonrpc": "2.0", "id": "after", "result": {}}
+INVALID = {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"}
 
 
-def frames(*messages: dict[str, Any]) -> bytes:
+def frames(*messages: dict[str, Any] | list[Any]) -> bytes:
     return b"".join(json.dumps(message).encode() + b"\n" for message in messages)
 
 
 def rss_mib(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) / 1024
+
+
+def cancel(request_id: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": request_id}}
+
+
+def echo(request_id: Any, text: str) -> dict[str, Any]:
+    return call_request(request_id, "echo", {"text": text})
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +67,31 @@ def shared() -> Iterator[StdioServer]:
     assert_clean_exit(process)
 
 
+@pytest.fixture
+def probe() -> Iterator[StdioServer]:
+    """The probe server, initialized at 2025-11-25."""
+    process = StdioServer(launch=PROBE)
+    process.initialize()
+    yield process
+    if process.process.poll() is None:
+        process.process.kill()
+        process.process.wait()
+
+
 needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc (Linux)")
+
+
+# Lines that are not valid messages --------------------------------------------------------
 
 
 def test_every_request_is_answered_at_eof_even_when_ids_repeat() -> None:
     process = StdioServer()
-    process.write(frames(initialize_request(), INITIALIZED, *[call_request(1, {"user": "Ada"})] * 20))
+    process.write(frames(initialize_request(), INITIALIZED, *[sample_call(1)] * 20))
     process.close_stdin()
     assert_clean_exit(process)
     replies = [json.loads(line) for line in process.remaining_stdout()]
     assert len(replies) == 21
-    assert sum("structuredContent" in reply.get("result", {}) for reply in replies) == 20
+    assert sum(reply.get("result", {}).get("isError") is False for reply in replies) == 20
 
 
 @pytest.mark.parametrize(
@@ -74,12 +106,7 @@ def test_every_request_is_answered_at_eof_even_when_ids_repeat() -> None:
 )
 def test_an_invalid_request_whose_id_is_readable_is_answered_with_that_id(shared: StdioServer, line: bytes) -> None:
     shared.write(line + b"\n")
-    reply = shared.read()
-    assert reply == {
-        "jsonrpc": "2.0",
-        "id": json.loads(line)["id"],
-        "error": {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"},
-    }
+    assert shared.read() == {"jsonrpc": "2.0", "id": json.loads(line)["id"], "error": INVALID}
     assert shared.request(PING) == PONG
 
 
@@ -96,6 +123,48 @@ def test_a_request_whose_id_json_rpc_does_not_allow_gets_invalid_request_with_nu
     assert shared.request(PING) == PONG
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        rb'{"jsonrpc":"2.0","id":"x\ud800","method":"ping"}',
+        rb'{"jsonrpc":"2.0","id":"x\udfff","method":42}',
+        rb'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"k":"\ud800"}}}',
+    ],
+    ids=["id", "id-and-method", "in-params"],
+)
+def test_a_lone_surrogate_is_answered_with_a_null_id_and_the_server_goes_on(shared: StdioServer, line: bytes) -> None:
+    shared.write(line + b"\n")
+    reply = shared.read()
+    assert reply["error"] == INVALID
+    assert reply["id"] in (None, 1)
+    assert shared.request(PING) == PONG
+
+
+def test_a_lone_surrogate_in_a_batch_member_is_answered_in_the_array() -> None:
+    process = StdioServer()
+    process.initialize("2025-03-26")
+    process.write(
+        rb'[{"jsonrpc":"2.0","id":"x\ud800","method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]' + b"\n"
+    )
+    replies = process.read_value()
+    assert isinstance(replies, list)
+    assert sorted(replies, key=lambda reply: str(reply["id"])) == [
+        {"jsonrpc": "2.0", "id": 2, "result": {}},
+        {"jsonrpc": "2.0", "id": None, "error": INVALID},
+    ]
+    assert process.request(PING) == PONG
+    process.close_stdin()
+    assert_clean_exit(process)
+
+
+def test_a_huge_method_name_is_not_repeated_in_the_error(shared: StdioServer) -> None:
+    shared.send({"jsonrpc": "2.0", "id": 9, "method": "m" * 3_000_000})
+    reply = shared.read()
+    assert reply["error"]["code"] == -32601
+    assert len(json.dumps(reply)) < 300
+    assert shared.request(PING) == PONG
+
+
 def test_blank_lines_are_skipped_without_a_reply() -> None:
     process = StdioServer()
     process.write(b"\n   \n\t\n\r\n \r \n")
@@ -104,6 +173,19 @@ def test_blank_lines_are_skipped_without_a_reply() -> None:
     assert_clean_exit(process)
     assert process.remaining_stdout() == []
 
+
+def test_a_flood_of_unreadable_lines_logs_only_the_first_few() -> None:
+    process = StdioServer()
+    process.write(b"garbage\n" * (MAX_UNREADABLE_WARNINGS * 5))
+    replies = [process.read() for _ in range(MAX_UNREADABLE_WARNINGS * 5)]
+    assert all(reply["error"]["code"] == -32700 for reply in replies)
+    process.close_stdin()
+    warnings = [line for line in assert_clean_exit(process) if "unreadable" in line]
+    assert len(warnings) == MAX_UNREADABLE_WARNINGS
+    assert warnings[-1].endswith("; further ones are answered without a log line")
+
+
+# Batches ---------------------------------------------------------------------------------
 
 NO_BATCHES = {
     "jsonrpc": "2.0",
@@ -122,7 +204,7 @@ def test_a_batch_is_one_invalid_request_where_mcp_has_no_batches(version: str | 
     process = StdioServer()
     if version:
         process.initialize(version)
-    process.write(frames(PING)[:-1].join((b"[", b"]\n")))
+    process.send([PING])
     assert process.read() == NO_BATCHES
     assert process.request(PING) == PONG
 
@@ -133,7 +215,7 @@ def test_a_batch_is_answered_as_one_array_where_mcp_has_batches(version: str) ->
     process.initialize(version)
     batch: list[Any] = [
         {"jsonrpc": "2.0", "id": "ping", "method": "ping"},
-        call_request(7, {"user": "Ada"}),
+        sample_call(7),
         {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "gone"}},
         42,
         {"jsonrpc": "2.0", "id": "odd", "method": "ping", "params": [1]},
@@ -144,12 +226,95 @@ def test_a_batch_is_answered_as_one_array_where_mcp_has_batches(version: str) ->
     by_id = {reply["id"]: reply for reply in replies}
     assert len(replies) == 4
     assert by_id["ping"]["result"] == {}
-    assert by_id[7]["result"]["structuredContent"]["protocol_version"] == version
+    assert by_id[7]["result"]["isError"] is False
     assert by_id["odd"]["error"]["code"] == -32600
-    assert by_id[None]["error"] == {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"}
+    assert by_id[None]["error"] == INVALID
     process.write(b'[{"jsonrpc":"2.0","method":"notifications/initialized"}]\n[]\n')  # No reply; one error.
     assert process.read()["error"] == {"code": -32600, "message": "Invalid Request: an empty batch"}
     assert process.request(PING) == PONG
+
+
+def test_a_batch_over_the_limit_is_one_invalid_request() -> None:
+    process = StdioServer()
+    process.initialize("2025-03-26")
+    process.send([{"jsonrpc": "2.0", "id": i, "method": "tools/list"} for i in range(MAX_BATCH + 1)])
+    assert process.read()["error"] == {
+        "code": -32600,
+        "message": f"Invalid Request: a batch may hold at most {MAX_BATCH} messages",
+    }
+    assert process.request(PING) == PONG
+
+
+def test_a_cancelled_batch_member_leaves_the_rest_of_the_batch_to_be_answered() -> None:
+    process = StdioServer(launch=PROBE)
+    process.initialize("2025-03-26")
+    process.send([call_request("held", "hold", {}), echo("quick", "hi")])
+    process.send(cancel("held"))
+    assert process.read_value() == [
+        {"jsonrpc": "2.0", "id": "quick", "result": {"content": [{"type": "text", "text": "hi"}], "isError": False}}
+    ]
+    assert process.request(PING) == PONG
+
+
+@needs_proc
+def test_batches_with_stdout_unread_are_held_back_with_memory_bounded() -> None:
+    count, size = 40, 50_000  # 40 batches, each of MAX_BATCH replies of 50 kB: 128 MB if nothing held them.
+    with subprocess.Popen(PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as server:
+        assert server.stdin
+        assert server.stdout
+        server.stdin.write(frames(initialize_request(version="2025-03-26"), INITIALIZED, PING))
+        server.stdin.flush()
+        replies: list[Any] = [json.loads(server.stdout.readline()) for _ in range(2)]
+        idle = rss_mib(server.pid)
+        batches = [
+            [call_request(f"{number}-{member}", "big", {"size": size}) for member in range(MAX_BATCH)]
+            for number in range(count)
+        ]
+        writer = threading.Thread(target=server.stdin.write, args=(frames(*batches),), daemon=True)
+        writer.start()
+        wait_for(lambda: pipe_is_full(server.stdin.fileno()), "the server to stop reading stdin")
+        grown = rss_mib(server.pid) - idle
+        assert writer.is_alive(), "the server read every batch although none could be answered"
+        replies += [json.loads(server.stdout.readline()) for _ in range(count)]
+        writer.join(timeout=REPLY_TIMEOUT)
+        server.stdin.close()
+        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    assert grown < 64, f"{grown:.0f} MiB with batches held back"
+    assert sorted(len(batch) for batch in replies[2:]) == [MAX_BATCH] * count
+
+
+# What is in flight -----------------------------------------------------------------------
+
+
+def test_a_slow_call_does_not_hold_up_a_ping(probe: StdioServer) -> None:
+    probe.send(call_request("held", "hold", {}))
+    assert probe.request(PING) == PONG
+    probe.send(call_request("release", "release", {}))
+    assert {probe.read()["id"], probe.read()["id"]} == {"held", "release"}
+
+
+def test_cancelled_calls_free_their_slots_and_get_no_reply(probe: StdioServer) -> None:
+    for number in range(MAX_IN_FLIGHT * 2):
+        probe.send(call_request(number, "hold", {}))
+        probe.send(cancel(str(number)))  # A stringified id cancels too, as the SDK correlates it.
+    assert probe.request(PING) == PONG  # With every slot still taken, this line would never be read.
+    probe.send(call_request("release", "release", {}))
+    assert probe.read()["id"] == "release"
+    probe.close_stdin()
+    stderr = assert_clean_exit(probe)
+    assert probe.remaining_stdout() == []
+    assert not [line for line in stderr if "unanswered" in line]
+
+
+def test_eof_waits_for_a_slow_call_only_so_long_and_says_so() -> None:
+    process = StdioServer(launch=PROBE)
+    process.initialize()
+    process.send(call_request("held", "hold", {}))
+    process.close_stdin()
+    stderr = assert_clean_exit(process)
+    [reply] = [json.loads(line) for line in process.remaining_stdout()]
+    assert reply == {"jsonrpc": "2.0", "id": "held", "error": {"code": -32000, "message": "Connection closed"}}
+    assert any(line.endswith(f"stdin closed; 1 requests still unanswered after {DRAIN_SECONDS:g} s") for line in stderr)
 
 
 def test_an_over_long_line_is_answered_at_once_and_the_server_carries_on() -> None:
@@ -167,7 +332,7 @@ def test_an_over_long_line_is_answered_at_once_and_the_server_carries_on() -> No
 def test_a_line_of_exactly_the_limit_is_read() -> None:
     process = StdioServer()
     ping = json.dumps(PING).encode()
-    process.write(ping + b" " * (MAX_LINE_BYTES - len(ping) - 1) + b"\n")
+    process.write(ping + b" " * (MAX_LINE_BYTES - len(ping)) + b"\n")
     assert process.read() == PONG
 
 
@@ -186,6 +351,32 @@ def test_a_stream_without_newlines_is_answered_once_and_memory_stays_bounded() -
 
 
 @needs_proc
+def test_big_requests_with_stdout_unread_are_bounded_by_their_bytes_in_flight() -> None:
+    """Lines that parse to 25 times their size: 8 in flight would take 200 MiB more; 2 MiB of them are let in."""
+    pad = b",".join([b"[]"] * (1024 * 1024 // 3))
+    heavy = b'{"jsonrpc":"2.0","id":"heavy %d","method":"ping","params":{"_meta":{"pad":[' + pad + b"]}}}\n"
+    with subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as server:
+        assert server.stdin
+        assert server.stdout
+        server.stdin.write(frames(PING))
+        server.stdin.flush()
+        server.stdout.readline()
+        idle = rss_mib(server.pid)
+        small = frames(*({"jsonrpc": "2.0", "id": i, "method": "ping"} for i in range(3000)))  # Fill stdout.
+        feed = small + b"".join(heavy % i for i in range(8))
+        writer = threading.Thread(target=server.stdin.write, args=(feed,), daemon=True)
+        writer.start()
+        wait_for(lambda: pipe_is_full(server.stdin.fileno()), "the server to stop reading stdin")
+        grown = rss_mib(server.pid) - idle
+        replies = [json.loads(server.stdout.readline()) for _ in range(3008)]
+        writer.join(timeout=REPLY_TIMEOUT)
+        server.stdin.close()
+        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    assert grown < 120, f"{grown:.0f} MiB"
+    assert len({reply["id"] for reply in replies}) == 3008
+
+
+@needs_proc
 def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answered() -> None:
     count = 8_000
     with subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as server:
@@ -195,10 +386,10 @@ def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answer
         server.stdin.flush()
         replies = [json.loads(server.stdout.readline()) for _ in range(2)]
         idle = rss_mib(server.pid)
-        calls = frames(*(call_request(i, {"user": f"user {i}"}) for i in range(count)))
+        calls = frames(*(sample_call(i) for i in range(count)))
         writer = threading.Thread(target=server.stdin.write, args=(calls,), daemon=True)
         writer.start()
-        time.sleep(2)  # Nobody reads stdout: its pipe fills, MAX_IN_FLIGHT requests wait, stdin is left unread.
+        wait_for(lambda: pipe_is_full(server.stdin.fileno()), "the server to stop reading stdin")
         grown = rss_mib(server.pid) - idle
         assert writer.is_alive(), "the server read every request although none could be answered"
         replies += [json.loads(server.stdout.readline()) for _ in range(count)]
@@ -209,15 +400,18 @@ def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answer
     assert sorted(reply["id"] for reply in replies[2:]) == list(range(count))
 
 
+# Faults and signals ----------------------------------------------------------------------
+
+
 def stopped_by_host(stdout: int) -> subprocess.CompletedProcess[bytes]:
-    """heartbeat.py with `stdout` as its stdout, given one request and then no EOF for 20 s."""
+    """heartbeat.py with `stdout` as its stdout, given one request and then no EOF."""
     feed = frames(initialize_request()) + b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n'
     with subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE) as process:
         assert process.stdin
         assert process.stderr
         process.stdin.write(feed)
         process.stdin.flush()
-        code = process.wait(timeout=20)  # Raises if it waits for stdin to close.
+        code = process.wait(timeout=REPLY_TIMEOUT)  # Raises if it waits for stdin to close.
         stderr = process.stderr.read()
         process.stdin.close()
     return subprocess.CompletedProcess(SERVER, code, b"", stderr)
@@ -232,11 +426,8 @@ def test_a_stdout_the_host_closed_ends_the_server_at_once_with_one_line() -> Non
         os.close(writer)
     assert done.returncode == 1
     assert b"Traceback" not in done.stderr
-    assert (
-        done.stderr.decode()
-        .splitlines()[-1]
-        .endswith("ERROR heartbeat: stopping: cannot use stdio ([Errno 32] Broken pipe)")
-    )
+    last = done.stderr.decode().splitlines()[-1]
+    assert last.endswith(f"ERROR {NAME}: stopping: cannot use stdio ([Errno 32] Broken pipe)")
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -246,7 +437,78 @@ def test_a_full_stdout_ends_the_server_at_once_with_one_line() -> None:
     assert done.returncode == 1
     assert b"Traceback" not in done.stderr
     last = done.stderr.decode().splitlines()[-1]
-    assert last.endswith("ERROR heartbeat: stopping: cannot use stdio ([Errno 28] No space left on device)")
+    assert last.endswith(f"ERROR {NAME}: stopping: cannot use stdio ([Errno 28] No space left on device)")
+
+
+def test_a_stop_signal_finishes_the_reply_being_written() -> None:
+    size = 1_000_000  # Far more than the pipe holds: the server is in the middle of writing it.
+    feed = frames(initialize_request(), INITIALIZED, call_request(2, "big", {"size": size}))
+    with subprocess.Popen(
+        PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as server:
+        assert server.stdin
+        assert server.stdout
+        assert server.stderr
+        server.stdin.write(feed)
+        server.stdin.flush()
+        wait_for(lambda: pipe_holds(server.stdout.fileno()) > 4096, "the server to start writing the big reply")
+        server.send_signal(signal.SIGTERM)
+        lines = server.stdout.read().splitlines()
+        stderr = server.stderr.read().decode()
+        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    assert [json.loads(line)["id"] for line in lines] == [1, 2]
+    assert json.loads(lines[1])["result"]["content"][0]["text"] == "x" * size
+    assert stderr.splitlines()[-1].endswith("INFO probe: stopping on SIGTERM")
+
+
+def test_a_stop_signal_ends_the_server_while_nobody_reads_its_full_stderr() -> None:
+    with subprocess.Popen(
+        PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as server:
+        assert server.stdin
+        assert server.stderr
+        server.stdin.write(frames(initialize_request(), INITIALIZED, call_request(2, "log", {"size": 1_000_000})))
+        server.stdin.flush()
+        wait_for(lambda: pipe_holds(server.stderr.fileno()) > 4096, "the server to be writing a log line to stderr")
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+        server.stdin.close()
+
+
+STARTING = ["argparse", "tomllib", "stdio_repairs", "anyio", "pydantic", "mcp_types", "mcp.server", "mcp.server.stdio"]
+
+
+@pytest.mark.parametrize("launch", ["script", "module", "elsewhere"])
+@pytest.mark.parametrize("module", STARTING)
+def test_ctrl_c_at_any_point_of_start_up_ends_the_process_without_a_traceback(
+    tmp_path: Path, launch: str, module: str
+) -> None:
+    """Deterministic: the process sends itself SIGINT as it first imports `module`, however it was started."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, signal, sys\n"
+        "class SigintOnImport:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.meta_path.insert(0, SigintOnImport())\n",
+        encoding="utf-8",
+    )
+    command = {
+        "script": [*SERVER],
+        "module": [sys.executable, "-m", "heartbeat"],
+        "elsewhere": [sys.executable, os.path.relpath(PROJECT_DIR / "heartbeat.py", tmp_path)],
+    }[launch]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT_DIR)])}
+    done = subprocess.run(
+        command,
+        cwd=tmp_path if launch == "elsewhere" else PROJECT_DIR,
+        env=env,
+        stdin=subprocess.PIPE,
+        capture_output=True,
+        timeout=REPLY_TIMEOUT,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (-signal.SIGINT, b"", b"")
 
 
 def run_in_shell(redirection: str) -> subprocess.CompletedProcess[bytes]:
@@ -264,7 +526,7 @@ def test_a_closed_stdin_is_an_empty_one(redirection: str) -> None:
     done = run_in_shell(redirection)
     assert (done.returncode, done.stdout) == (0, b"")
     assert b"Traceback" not in done.stderr
-    assert done.stderr.decode().splitlines()[-1].endswith("INFO heartbeat: stdin closed; exiting")
+    assert done.stderr.decode().splitlines()[-1].endswith(f"INFO {NAME}: stdin closed; exiting")
 
 
 @posix_shell
@@ -272,15 +534,13 @@ def test_started_with_stdout_closed_it_says_so_in_one_line() -> None:
     done = run_in_shell(">&- </dev/null")
     assert done.returncode == 1
     [line] = done.stderr.decode().splitlines()
-    assert line.endswith("ERROR heartbeat: stdout is closed, so there is nowhere to write replies; exiting")
+    assert line.endswith(f"ERROR {NAME}: stdout is closed, so there is nowhere to write replies; exiting")
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6])
-def test_ctrl_c_during_start_up_ends_the_process_without_a_traceback(delay: float) -> None:
-    process = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(delay)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=REPLY_TIMEOUT)
-    assert process.returncode in (0, -signal.SIGINT), stderr.decode()
-    assert b"Traceback" not in stderr
-    assert b"KeyboardInterrupt" not in stderr
+@posix_shell
+def test_a_regular_file_as_stdin_and_stdout_is_served_and_left_as_it_was(tmp_path: Path) -> None:
+    requests, replies = tmp_path / "requests.jsonl", tmp_path / "replies.jsonl"
+    requests.write_bytes(frames(initialize_request(), INITIALIZED, sample_call(2), PING))
+    done = run_in_shell(f"<{requests} >{replies}")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["id"] for line in replies.read_text().splitlines()] == [1, 2, "after"]

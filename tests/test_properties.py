@@ -1,4 +1,5 @@
-"""Properties over generated input: the advertised schema and the validator agree, valid users round-trip."""
+"""get_heartbeat's properties over generated input: its advertised schema and its validation agree,
+and every valid user round-trips. The example tool's own, like tests/test_tool.py."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ ADVERTISED = Draft202012Validator(HEARTBEAT_TOOL.input_schema)
 @given(arguments=ARGUMENTS)
 def test_the_validator_accepts_exactly_what_the_advertised_schema_accepts(arguments: dict[str, Any]) -> None:
     """One source of truth: jsonschema, reading the schema clients see, is the independent oracle."""
-    verdict = validate_arguments(arguments)
+    verdict = validate_arguments(HeartbeatArguments, arguments)
     assert isinstance(verdict, HeartbeatArguments) == ADVERTISED.is_valid(arguments), verdict
     if isinstance(verdict, str):
         assert "\n" not in verdict

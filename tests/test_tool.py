@@ -1,7 +1,10 @@
-"""get_heartbeat through the SDK's in-memory client, over both protocol eras."""
+"""get_heartbeat, the example tool: its contract through the SDK's in-memory client over both
+protocol eras, and what its reply repeats of the client over real stdio. With tests/test_properties.py,
+the only tests that know it: a server made from the template replaces these two files."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +15,15 @@ from mcp import Client, MCPError
 from mcp_types import INVALID_PARAMS
 
 import heartbeat
-from tests.conftest import MODERN_VERSION, only_text
+from tests.conftest import (
+    INITIALIZED,
+    MODERN_VERSION,
+    StdioServer,
+    assert_clean_exit,
+    call_request,
+    initialize_request,
+    only_text,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +65,7 @@ async def test_lists_exactly_the_heartbeat_tool(client: Client) -> None:
         "required": ["user"],
         "additionalProperties": False,
     }
-    assert tool.output_schema == heartbeat.OUTPUT_SCHEMA
+    assert tool.output_schema == heartbeat.HEARTBEAT_OUTPUT_SCHEMA
     assert tool.output_schema is not None
     assert set(tool.output_schema["required"]) == set(tool.output_schema["properties"])
     assert tool.annotations is not None
@@ -73,7 +84,7 @@ async def test_call_returns_the_greeting_as_structured_content_and_json_text(cli
     reply = result.structured_content
     assert reply is not None
     assert json.loads(only_text(result)) == reply
-    Draft202012Validator(heartbeat.OUTPUT_SCHEMA, format_checker=FormatChecker()).validate(reply)
+    Draft202012Validator(heartbeat.HEARTBEAT_OUTPUT_SCHEMA, format_checker=FormatChecker()).validate(reply)
     assert reply["text"] == "Hello Ada, my heart beats for you!"
     assert reply["user"] == "Ada"
     assert reply["version"] == heartbeat.VERSION
@@ -110,11 +121,11 @@ BAD_ARGUMENTS: list[tuple[Any, str]] = [
     ({"user": {"first": "Ada"}}, '"user" must be of type string, got object'),
     ({"user": True}, '"user" must be of type string, got boolean'),
     ({"user": ""}, '"user" must not be empty'),
-    ({"user": " \t\n"}, '"user" must contain a character other than whitespace'),
-    ({"user": "x" * 201}, '"user" must be at most 200 characters, got 201'),
-    ({"user": "Ada", "mood": "happy"}, 'unexpected argument "mood"; the only accepted argument is "user"'),
-    ({"user": "Ada", "a": 1, "b": 2}, 'unexpected argument "a", "b"; the only accepted argument is "user"'),
-    ({"user": "Ada", "a\nb": 1}, 'unexpected argument "a\\nb"; the only accepted argument is "user"'),
+    ({"user": " \t\n"}, '"user" must match the regular expression \\S'),
+    ({"user": "x" * 201}, '"user" must be at most 200 characters long'),
+    ({"user": "Ada", "mood": "happy"}, 'unexpected argument "mood"; the accepted arguments are: "user"'),
+    ({"user": "Ada", "a": 1, "b": 2}, 'unexpected argument "a", "b"; the accepted arguments are: "user"'),
+    ({"user": "Ada", "a\nb": 1}, 'unexpected argument "a\\nb"; the accepted arguments are: "user"'),
 ]
 
 
@@ -143,13 +154,41 @@ async def test_unknown_tool_is_invalid_params_naming_the_tool(client: Client) ->
 async def test_unexpected_failure_is_a_generic_tool_error_with_details_only_in_the_log(
     client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken_reply(user: str, ctx: Any) -> dict[str, Any]:
+    def broken_reply(arguments: Any, ctx: Any) -> dict[str, Any]:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(heartbeat, "heartbeat_reply", broken_reply)
+    handler = heartbeat.TOOLS["get_heartbeat"]
+    monkeypatch.setitem(heartbeat.TOOLS, "get_heartbeat", dataclasses.replace(handler, reply=broken_reply))
     result = await client.call_tool("get_heartbeat", {"user": "Ada"})
     assert result.is_error is True
     assert only_text(result) == "get_heartbeat failed inside the server; the details are in the server's log."
     assert "secret internal detail" in caplog.text
     assert "Traceback" not in only_text(result)
     assert "Traceback" in caplog.text
+
+
+def test_the_reply_repeats_at_most_100_characters_of_the_client_s_name_and_version() -> None:
+    introduce = initialize_request()
+    introduce["params"]["clientInfo"] = {"name": "n" * 1_000_000, "version": "v" * 1_000_000}
+    process = StdioServer()
+    process.request(introduce)
+    process.send(INITIALIZED)
+    called = process.request(call_request(2, "get_heartbeat", {"user": "Ada"}))
+    assert called["result"]["structuredContent"]["client"] == {"name": "n" * 100, "version": "v" * 100}
+    assert len(json.dumps(called)) < 4096
+    process.close_stdin()
+    assert_clean_exit(process)
+
+
+def test_a_2026_client_is_named_in_the_reply_and_one_that_does_not_introduce_itself_is_null() -> None:
+    process = StdioServer()
+    meta = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION, "io.modelcontextprotocol/clientCapabilities": {}}
+    for request_id, info in [(1, {"name": "tests", "version": "0"}), (2, None)]:
+        params = {"name": "get_heartbeat", "arguments": {"user": "Ada"}, "_meta": dict(meta)}
+        if info:
+            params["_meta"]["io.modelcontextprotocol/clientInfo"] = info
+        called = process.request({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+        reply = called["result"]["structuredContent"]
+        assert (reply["client"], reply["protocol_version"]) == (info, MODERN_VERSION)
+    process.close_stdin()
+    assert_clean_exit(process)
