@@ -1,4 +1,4 @@
-// Builds heartbeat-<version>.mcpb with the pinned MCPB CLI: `node bundle/build.mjs [output]`.
+// Builds <name>-<version>.mcpb (both from manifest.json) with the pinned MCPB CLI: `node bundle/build.mjs [output]`.
 // Needs only Node.js 20+: installs the CLI pinned in bundle/package.json first when it is
 // missing, then validates manifest.json and packs what .mcpbignore lets through.
 import { execFileSync } from "node:child_process";
@@ -15,8 +15,8 @@ if (!existsSync(mcpb)) {
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   run(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], here);
 }
-const { version } = JSON.parse(readFileSync(resolve(project, "manifest.json"), "utf8"));
-const output = resolve(process.argv[2] ?? resolve(project, `heartbeat-${version}.mcpb`));
+const { name, version } = JSON.parse(readFileSync(resolve(project, "manifest.json"), "utf8"));
+const output = resolve(process.argv[2] ?? resolve(project, `${name}-${version}.mcpb`));
 run(process.execPath, [mcpb, "validate", "manifest.json"]);
 run(process.execPath, [mcpb, "pack", ".", output]);
 console.log(`Built ${output} (${(statSync(output).size / 1024).toFixed(1)} KiB)`);

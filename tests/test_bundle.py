@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 import heartbeat
-from tests.conftest import BUNDLE_DIR, PROJECT_DIR, StdioServer, call_request, uv
+from tests.conftest import BUNDLE_DIR, PROJECT_DIR, StdioServer, sample_call, uv
 
 MANIFEST: dict[str, Any] = json.loads((PROJECT_DIR / "manifest.json").read_text(encoding="utf-8"))
 BUNDLE_FILES = {
@@ -39,6 +39,10 @@ async def test_manifest_version_and_tools_are_what_the_server_reports() -> None:
     assert MANIFEST["tools"] == [{"name": tool.name, "description": tool.description} for tool in listed]
 
 
+def test_manifest_name_is_the_server_s() -> None:
+    assert MANIFEST["name"] == heartbeat.NAME
+
+
 def test_manifest_python_range_is_pyprojects() -> None:
     pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
     assert MANIFEST["compatibility"]["runtimes"]["python"] == pyproject["project"]["requires-python"]
@@ -59,8 +63,8 @@ def test_manifest_runs_heartbeat_py_with_uv_and_nothing_but_what_serving_needs()
 
 @pytest.fixture(scope="module")
 def bundle(bundle_node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """heartbeat-<version>.mcpb, built with the README's one command (which also validates)."""
-    output = tmp_path_factory.mktemp("bundle") / f"heartbeat-{MANIFEST['version']}.mcpb"
+    """<name>-<version>.mcpb, built with the README's one command (which also validates)."""
+    output = tmp_path_factory.mktemp("bundle") / f"{MANIFEST['name']}-{MANIFEST['version']}.mcpb"
     subprocess.run([bundle_node, "bundle/build.mjs", str(output)], cwd=PROJECT_DIR, check=True, timeout=300)
     return output
 
@@ -82,8 +86,7 @@ def test_unpacked_bundle_serves_as_its_manifest_says_with_no_dev_package(
     process = StdioServer(launch=launch, cwd=elsewhere)
     try:
         assert process.initialize()["result"]["serverInfo"]["version"] == MANIFEST["version"]
-        reply = process.request(call_request(2, {"user": "Ada"}))
-        assert reply["result"]["structuredContent"]["text"] == "Hello Ada, my heart beats for you!"
+        assert process.request(sample_call(2))["result"]["isError"] is False
     finally:
         process.close_stdin()
     assert process.wait() == 0

@@ -14,10 +14,35 @@ README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
 SHIPPED = ("heartbeat.py", "stdio_repairs.py", "heartbeat_setup.py")
 
 
-def test_versions_agree() -> None:
-    pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
+PYPROJECT = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+TOOL_OWN_TESTS = ("test_tool.py", "test_properties.py")
+
+
+def test_the_identity_is_pyproject_s_and_the_manifest_keeps_a_copy() -> None:
     manifest = json.loads((PROJECT_DIR / "manifest.json").read_text(encoding="utf-8"))
-    assert pyproject["project"]["version"] == manifest["version"] == heartbeat.VERSION
+    assert (heartbeat.NAME, heartbeat.VERSION) == (PYPROJECT["name"], PYPROJECT["version"])
+    assert (manifest["name"], manifest["version"]) == (PYPROJECT["name"], PYPROJECT["version"])
+
+
+def test_no_module_writes_the_version_again() -> None:
+    sources = [*PROJECT_DIR.glob("*.py"), *PROJECT_DIR.glob("tests/**/*.py"), *PROJECT_DIR.glob("bundle/*.mjs")]
+    assert [path.name for path in sources if f'"{PYPROJECT["version"]}"' in path.read_text(encoding="utf-8")] == []
+
+
+def test_only_the_server_and_the_tool_s_own_tests_name_its_tools() -> None:
+    sources = [
+        *PROJECT_DIR.glob("*.py"),
+        *PROJECT_DIR.glob("tests/**/*.py"),
+        *PROJECT_DIR.glob("tests/interop/*.mjs"),
+        *PROJECT_DIR.glob("bundle/*.mjs"),
+    ]
+    knowing = {
+        path.name
+        for path in sources
+        for name in heartbeat.TOOLS
+        if name in path.read_text(encoding="utf-8") and "make_it_your_own" not in path.parts
+    }
+    assert knowing <= {"heartbeat.py", *TOOL_OWN_TESTS}
 
 
 def test_heartbeat_py_has_no_script_block_that_would_bypass_the_lock() -> None:
@@ -59,7 +84,7 @@ def test_the_shipped_modules_use_no_private_sdk_module() -> None:
 
 def test_example_config_is_valid_json_and_matches_the_readme() -> None:
     example = json.loads((PROJECT_DIR / "claude_desktop_config.example.json").read_text(encoding="utf-8"))
-    server = example["mcpServers"]["heartbeat"]
+    [server] = example["mcpServers"].values()
     assert server["command"].endswith("/uv")
     assert server["args"][0] == "--directory"
     assert server["args"][2:] == ["run", "--no-dev", "--frozen", "heartbeat.py"]

@@ -14,9 +14,9 @@ from typing import Any
 import anyio
 import pytest
 
-import heartbeat
 import heartbeat_setup as setup
-from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, run_script, uv
+from heartbeat import LOG_LEVEL_VARIABLE, NAME, VERSION
+from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, SAMPLE_ARGUMENTS, SAMPLE_TOOL, TOOLS, run_script, uv
 
 OTHER_CONFIG = {
     "globalShortcut": "Ctrl+Space",
@@ -58,21 +58,21 @@ def siblings(path: Path) -> list[str]:
 def test_install_adds_the_entry_and_keeps_everything_else_in_order(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     written = json.loads(config.read_text(encoding="utf-8"))
     assert list(written) == ["globalShortcut", "mcpServers", "theme"]
-    assert written["mcpServers"] == {**OTHER_CONFIG["mcpServers"], "heartbeat": expected_entry()}
-    assert list(written["mcpServers"]) == ["files", "heartbeat"]
-    assert Path(written["mcpServers"]["heartbeat"]["command"]).is_absolute()
+    assert written["mcpServers"] == {**OTHER_CONFIG["mcpServers"], NAME: expected_entry()}
+    assert list(written["mcpServers"]) == ["files", NAME]
+    assert Path(written["mcpServers"][NAME]["command"]).is_absolute()
     out = capsys.readouterr().out
-    assert f'Added "heartbeat" in {config}.' in out
+    assert f'Added "{NAME}" in {config}.' in out
     assert "Fully quit Claude Desktop" in out
-    assert "mcp-server-heartbeat.log" in out
+    assert f"mcp-server-{NAME}.log" in out
 
 
 def test_install_backs_up_the_previous_file_byte_for_byte(config: Path) -> None:
     before = config.read_bytes()
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     backups = list(config.parent.glob("claude_desktop_config.json.*.bak"))
     assert len(backups) == 1
     assert backups[0].read_bytes() == before
@@ -81,47 +81,47 @@ def test_install_backs_up_the_previous_file_byte_for_byte(config: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 def test_install_keeps_the_file_permissions(config: Path) -> None:
     config.chmod(0o640)
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
 
 
 def test_a_second_install_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     after_first = (config.read_bytes(), config.stat().st_mtime_ns, siblings(config))
     capsys.readouterr()
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     assert (config.read_bytes(), config.stat().st_mtime_ns, siblings(config)) == after_first
-    assert capsys.readouterr().out == f'"heartbeat" in {config} is already up to date; nothing was written.\n'
+    assert capsys.readouterr().out == f'"{NAME}" in {config} is already up to date; nothing was written.\n'
 
 
 def test_install_updates_an_outdated_entry_and_keeps_its_other_keys(config: Path) -> None:
-    stale = {"command": "uv", "args": ["run", "heartbeat.py"], "env": {"HEARTBEAT_LOG_LEVEL": "DEBUG"}}
-    config.write_text(json.dumps({"mcpServers": {"heartbeat": stale}}), encoding="utf-8")
-    setup.install(config, "heartbeat", dry_run=False)
-    entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]["heartbeat"]
-    assert entry == {**expected_entry(), "env": {"HEARTBEAT_LOG_LEVEL": "DEBUG"}}
+    stale = {"command": "uv", "args": ["run", "heartbeat.py"], "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
+    config.write_text(json.dumps({"mcpServers": {NAME: stale}}), encoding="utf-8")
+    setup.install(config, NAME, dry_run=False)
+    entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
+    assert entry == {**expected_entry(), "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
 
 
 def test_install_with_another_name(config: Path) -> None:
     setup.install(config, "pulse", dry_run=False)
     servers = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
     assert servers["pulse"] == expected_entry()
-    assert "heartbeat" not in servers
+    assert NAME not in servers
 
 
 def test_dry_run_prints_target_and_entry_and_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = (config.read_bytes(), siblings(config))
-    setup.install(config, "heartbeat", dry_run=True)
+    setup.install(config, NAME, dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
     out = capsys.readouterr().out
     assert out.startswith(f"Would write to {config}:\n")
-    assert json.loads(out.split(":\n", 1)[1]) == {"heartbeat": expected_entry()}
+    assert json.loads(out.split(":\n", 1)[1]) == {NAME: expected_entry()}
 
 
 def test_install_creates_the_file_and_its_folder(tmp_path: Path) -> None:
     config = tmp_path / "new" / "Claude" / "claude_desktop_config.json"
-    setup.install(config, "heartbeat", dry_run=False)
-    assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {"heartbeat": expected_entry()}}
+    setup.install(config, NAME, dry_run=False)
+    assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {NAME: expected_entry()}}
     assert siblings(config) == ["claude_desktop_config.json"]
 
 
@@ -139,7 +139,7 @@ def test_a_config_it_cannot_merge_into_is_refused_and_left_untouched(config: Pat
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), config.stat().st_mtime_ns, siblings(config))
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, "heartbeat", dry_run=False)
+        setup.install(config, NAME, dry_run=False)
     assert str(config) in str(refused.value)
     assert problem in str(refused.value)
     assert (config.read_bytes(), config.stat().st_mtime_ns, siblings(config)) == before
@@ -156,24 +156,24 @@ def test_the_cli_refuses_invalid_json_in_one_line_without_a_traceback(config: Pa
 
 def test_a_byte_order_mark_from_notepad_is_accepted_and_not_written_back(config: Path) -> None:
     config.write_bytes(b"\xef\xbb\xbf" + json.dumps(OTHER_CONFIG).encode())
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     assert not config.read_bytes().startswith(b"\xef\xbb\xbf")
     assert json.loads(config.read_text(encoding="utf-8"))["theme"] == "dark"
 
 
 def test_an_empty_config_file_is_treated_as_empty(config: Path) -> None:
     config.write_text("\n", encoding="utf-8")
-    setup.install(config, "heartbeat", dry_run=False)
-    assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {"heartbeat": expected_entry()}}
+    setup.install(config, NAME, dry_run=False)
+    assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {NAME: expected_entry()}}
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
 def test_install_writes_through_a_symlinked_config(config: Path, tmp_path: Path) -> None:
     link = tmp_path / "link.json"
     link.symlink_to(config)
-    setup.install(link, "heartbeat", dry_run=False)
+    setup.install(link, NAME, dry_run=False)
     assert link.is_symlink()
-    assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"]["heartbeat"] == expected_entry()
+    assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME] == expected_entry()
 
 
 def test_windows_paths_survive_a_json_round_trip(tmp_path: Path) -> None:
@@ -181,7 +181,7 @@ def test_windows_paths_survive_a_json_round_trip(tmp_path: Path) -> None:
     config = tmp_path / "claude_desktop_config.json"
     config.write_bytes(setup.serialize_config(config, {"mcpServers": {"heartbeat": entry}}))
     assert r'"C:\\Users\\Ada Lovelace\\.local\\bin\\uv.exe"' in config.read_text(encoding="utf-8")
-    assert setup.read_config(config)[1]["mcpServers"]["heartbeat"] == entry
+    assert setup.read_config(config)[1]["mcpServers"][NAME] == entry
     assert entry["args"][1] == "C:\\Users\\Ada Lovelace\\src\\heartbeat"
 
 
@@ -214,39 +214,39 @@ def test_the_config_folder_follows_the_platform(
 
 
 def test_uninstall_removes_only_the_entry_and_keeps_a_backup(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     installed = config.read_bytes()
     capsys.readouterr()
-    setup.uninstall(config, "heartbeat", dry_run=False)
+    setup.uninstall(config, NAME, dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == OTHER_CONFIG
-    assert f'Removed "heartbeat" from {config}.' in capsys.readouterr().out
+    assert f'Removed "{NAME}" from {config}.' in capsys.readouterr().out
     newest = max(config.parent.glob("claude_desktop_config.json.*.bak"))
     assert newest.read_bytes() == installed
 
 
 def test_uninstall_twice_writes_nothing_the_second_time(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    setup.install(config, "heartbeat", dry_run=False)
-    setup.uninstall(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
+    setup.uninstall(config, NAME, dry_run=False)
     after_first = (config.read_bytes(), siblings(config))
     capsys.readouterr()
-    setup.uninstall(config, "heartbeat", dry_run=False)
+    setup.uninstall(config, NAME, dry_run=False)
     assert (config.read_bytes(), siblings(config)) == after_first
-    assert capsys.readouterr().out == f'"heartbeat" is not in {config}; nothing was written.\n'
+    assert capsys.readouterr().out == f'"{NAME}" is not in {config}; nothing was written.\n'
 
 
 def test_uninstall_dry_run_and_an_absent_file_write_nothing(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     before = (config.read_bytes(), siblings(config))
-    setup.uninstall(config, "heartbeat", dry_run=True)
+    setup.uninstall(config, NAME, dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
     absent = tmp_path / "absent" / "claude_desktop_config.json"
-    setup.uninstall(absent, "heartbeat", dry_run=False)
+    setup.uninstall(absent, NAME, dry_run=False)
     assert not absent.parent.exists()
     out = capsys.readouterr().out
-    assert f'Would remove "heartbeat" from {config}.' in out
-    assert f'"heartbeat" is not in {absent}; nothing was written.' in out
+    assert f'Would remove "{NAME}" from {config}.' in out
+    assert f'"{NAME}" is not in {absent}; nothing was written.' in out
 
 
 # Never lose or corrupt a byte ----------------------------------------------------
@@ -282,18 +282,18 @@ def test_a_write_by_another_program_during_install_is_kept(config: Path, monkeyp
         return original(path, content)
 
     monkeypatch.setattr(setup, "serialize_config", serialize_while_the_app_saves)
-    setup.install(config, "heartbeat", dry_run=False)
+    setup.install(config, NAME, dry_run=False)
     written = json.loads(config.read_text(encoding="utf-8"))
     assert written["theme"] == "light"
-    assert written["mcpServers"]["heartbeat"] == expected_entry()
+    assert written["mcpServers"][NAME] == expected_entry()
     assert len(calls) == 2
 
 
 UNWRITABLE_JSON = [
-    ('{"mcpServers": {}, "x": NaN}', "is not valid JSON heartbeat can keep exactly (NaN is not a JSON value)"),
-    ('{"mcpServers": {}, "x": -Infinity}', "is not valid JSON heartbeat can keep exactly (-Infinity is not"),
+    ('{"mcpServers": {}, "x": NaN}', "is not valid JSON that can be kept exactly (NaN is not a JSON value)"),
+    ('{"mcpServers": {}, "x": -Infinity}', "is not valid JSON that can be kept exactly (-Infinity is not"),
     ('{"mcpServers": {}, "x": 1e400}', "holds a number too large to write back exactly (like 1e400)"),
-    ('{"mcpServers": {}, "x": ' + "9" * 5000 + "}", "is not valid JSON heartbeat can keep exactly (Exceeds the limit"),
+    ('{"mcpServers": {}, "x": ' + "9" * 5000 + "}", "is not valid JSON that can be kept exactly (Exceeds the limit"),
     ('{"mcpServers": {}, "x": "\\ud800"}', "holds text that is not valid Unicode (a lone surrogate escape)"),
     ('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "is nested too deeply to edit safely"),
 ]
@@ -306,7 +306,7 @@ def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: 
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), siblings(config))
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, "heartbeat", dry_run=False)
+        setup.install(config, NAME, dry_run=False)
     assert str(refused.value).startswith(f"{config} ")
     assert problem in str(refused.value)
     assert (config.read_bytes(), siblings(config)) == before
@@ -335,7 +335,7 @@ def test_anything_but_a_regular_file_is_refused_without_waiting(tmp_path: Path, 
         (tmp_path / "loop").symlink_to(path)
     before = sorted(entry.name for entry in tmp_path.iterdir())
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(path, "heartbeat", dry_run=False)
+        setup.install(path, NAME, dry_run=False)
     assert "not a regular file" in str(refused.value) or "Too many levels of symbolic links" in str(refused.value)
     assert sorted(entry.name for entry in tmp_path.iterdir()) == before
     assert Path(os.devnull).is_char_device()
@@ -345,7 +345,7 @@ def test_a_read_only_config_is_left_for_the_user_to_decide(config: Path) -> None
     config.chmod(0o444)
     before = (config.read_bytes(), siblings(config))
     with pytest.raises(setup.SetupError, match="is read-only; make it writable first"):
-        setup.install(config, "heartbeat", dry_run=False)
+        setup.install(config, NAME, dry_run=False)
     assert (config.read_bytes(), siblings(config)) == before
 
 
@@ -364,7 +364,7 @@ def test_permission_denied_is_one_line_and_changes_nothing(
 
     monkeypatch.setattr(setup.os if denied == "read" else setup.tempfile, target.__name__, refuse)
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, "heartbeat", dry_run=False)
+        setup.install(config, NAME, dry_run=False)
     assert str(refused.value) == f"cannot {denied} {config}: Permission denied."
     monkeypatch.undo()
     assert (config.read_bytes(), siblings(config)) == before
@@ -394,7 +394,7 @@ def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
 
     monkeypatch.setattr(os, "fsync", fsync_on_a_full_disk)
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, "heartbeat", dry_run=False)
+        setup.install(config, NAME, dry_run=False)
     assert str(refused.value) == f"cannot write {config}: No space left on device."
     assert config.read_bytes() == before
     assert siblings(config) == ["claude_desktop_config.json"]
@@ -405,7 +405,7 @@ def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
 
 def check(config: Path, seconds: float = REPLY_TIMEOUT) -> dict[str, Any]:
     with (config.parent / "server-stderr.log").open("w+", encoding="utf-8") as server_log:
-        return anyio.run(setup.check, config, "heartbeat", seconds, server_log)
+        return anyio.run(setup.check, config, NAME, seconds, server_log)
 
 
 def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
@@ -414,13 +414,15 @@ def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
     assert report["command"] == [expected_entry()["command"], *expected_entry()["args"]]
     assert report["source"] == "the entry install would write"
     assert report["protocol_version"] == "2025-11-25"
-    assert report["server"] == f"heartbeat {heartbeat.VERSION}"
-    assert report["greeting"] == "Hello check, my heart beats for you!"
+    assert report["server"] == f"{NAME} {VERSION}"
+    assert report["tools"] == [tool.name for tool in TOOLS]
+    assert report["called"] == f"{SAMPLE_TOOL} {json.dumps(SAMPLE_ARGUMENTS)}"
+    assert report["answer"]
     assert report["round_trip_ms"] > 0
 
 
 def entry_in(config: Path, entry: Any) -> None:
-    config.write_text(json.dumps({"mcpServers": {"heartbeat": entry}}), encoding="utf-8")
+    config.write_text(json.dumps({"mcpServers": {NAME: entry}}), encoding="utf-8")
 
 
 def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits(config: Path) -> None:
@@ -469,9 +471,9 @@ def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: P
 def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entry: Any, problem: str) -> None:
     entry_in(config, entry)
     with pytest.raises(setup.SetupError) as refused:
-        setup.configured_entry(config, "heartbeat")
+        setup.configured_entry(config, NAME)
     separator = " " if problem.startswith(("needs", "must")) else ": "
-    assert str(refused.value) == f'the entry "heartbeat" in {config}{separator}{problem}.'
+    assert str(refused.value) == f'the entry "{NAME}" in {config}{separator}{problem}.'
 
 
 def test_the_cli_reports_a_malformed_entry_in_one_line(config: Path) -> None:
@@ -479,7 +481,7 @@ def test_the_cli_reports_a_malformed_entry_in_one_line(config: Path) -> None:
     done = run_script("heartbeat_setup.py", "check", "--config", str(config))
     assert done.returncode == 1
     problem = '"env" must be an object whose values are strings'
-    assert done.stderr == f'heartbeat_setup check: the entry "heartbeat" in {config}: {problem}.\n'
+    assert done.stderr == f'heartbeat_setup check: the entry "{NAME}" in {config}: {problem}.\n'
 
 
 @pytest.mark.parametrize("value", ["inf", "1e308", "-1", "0", "nan", "soon", "3601"])
@@ -499,9 +501,9 @@ def test_a_sensible_timeout_is_taken() -> None:
 def test_check_reports_a_command_that_cannot_start(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = str(config.parent / "no-such-uv")
     entry_in(config, {"command": missing})
-    assert setup.run_check(config, "heartbeat", REPLY_TIMEOUT, as_json=False) == 1
+    assert setup.run_check(config, NAME, REPLY_TIMEOUT, as_json=False) == 1
     out = capsys.readouterr().out
-    assert out.startswith("heartbeat check: FAILED\n")
+    assert out.startswith(f"{NAME} check: FAILED\n")
     assert f"  command:    {missing}\n" in out
     assert "  problem:    the server did not start or answer: " in out
     assert "No such file or directory" in out or "cannot find" in out
@@ -529,6 +531,6 @@ def test_install_check_and_uninstall_from_the_cli(config: Path) -> None:
         )
         assert done.returncode == 0, done.stdout + done.stderr
         outputs.append(done.stdout)
-    assert outputs[1].startswith("heartbeat check: OK\n")
+    assert outputs[1].startswith(f"{NAME} check: OK\n")
     assert f"  from:       {config}\n" in outputs[1]
     assert json.loads(config.read_text(encoding="utf-8")) == OTHER_CONFIG

@@ -1,4 +1,4 @@
-// heartbeat through the TypeScript SDK v2 client (@modelcontextprotocol/client).
+// The server through the TypeScript SDK v2 client (@modelcontextprotocol/client).
 // Usage: node client_v2.mjs legacy|auto  (auto negotiates 2026-07-28 via server/discover).
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";

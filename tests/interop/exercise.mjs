@@ -1,9 +1,10 @@
-// Drives heartbeat through one MCP client library and prints, as one JSON object, what it saw.
+// Drives the server through one MCP client library and prints, as one JSON object, what it saw.
+// The call to make comes from the tests, as JSON in SAMPLE_CALL: {"name": ..., "arguments": {...}}.
 import { fileURLToPath } from "node:url";
 
 export const PROJECT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
-/** How a host launches heartbeat: `uv run --no-dev --frozen heartbeat.py` in the project directory. */
+/** How a host launches the server: `uv run --no-dev --frozen heartbeat.py` in the project directory. */
 export const SERVER = {
   command: process.env.UV ?? "uv",
   args: ["run", "--quiet", "--no-dev", "--frozen", "heartbeat.py"],
@@ -19,6 +20,8 @@ async function outcome(call) {
   }
 }
 
+const SAMPLE = JSON.parse(process.env.SAMPLE_CALL ?? "null");
+
 export async function exercise(client, transport, negotiatedVersion) {
   let serverStderr = "";
   const connected = await outcome(() => client.connect(transport));
@@ -28,9 +31,11 @@ export async function exercise(client, transport, negotiatedVersion) {
     protocolVersion: negotiatedVersion(),
     serverInfo: client.getServerVersion(),
     tools: (await client.listTools()).tools,
-    ok: await outcome(() => client.callTool({ name: "get_heartbeat", arguments: { user: "Ada" } })),
-    badArguments: await outcome(() => client.callTool({ name: "get_heartbeat", arguments: { user: "   " } })),
-    unknownTool: await outcome(() => client.callTool({ name: "no_such_tool", arguments: { user: "Ada" } })),
+    ok: await outcome(() => client.callTool(SAMPLE)),
+    badArguments: await outcome(() =>
+      client.callTool({ name: SAMPLE.name, arguments: { ...SAMPLE.arguments, no_such_argument: 1 } }),
+    ),
+    unknownTool: await outcome(() => client.callTool({ name: "no_such_tool", arguments: {} })),
   };
   report.closed = await outcome(() => client.close());
   report.serverStderr = serverStderr;

@@ -1,4 +1,4 @@
-// heartbeat through the TypeScript SDK v1 (@modelcontextprotocol/sdk), which also checks
+// The server through the TypeScript SDK v1 (@modelcontextprotocol/sdk), which also checks
 // structuredContent against the tool's outputSchema.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
