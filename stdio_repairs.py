@@ -244,9 +244,8 @@ class Wire:
         if writes and self.on_loop:
             if same_file(fd, 2):
                 self.on_loop = False
-            elif os.get_blocking(fd):
-                os.set_blocking(fd, False)
-                self.made_nonblocking = True
+            else:
+                self.made_nonblocking = set_blocking(fd, False)
         self.unwritten = memoryview(b"")  # The rest of the line being written.
         self.after_line: Callable[[], None] | None = None  # What a stop does once that line is out.
 
@@ -292,7 +291,15 @@ class Wire:
 
     def restore(self) -> None:
         if self.made_nonblocking:
-            os.set_blocking(self.fd, True)
+            set_blocking(self.fd, True)
+
+
+def set_blocking(fd: int, blocking: bool) -> bool:
+    """Set or clear O_NONBLOCK (never on Windows, where the loop does not wait on pipes); whether it changed."""
+    if sys.platform == "win32" or os.get_blocking(fd) == blocking:
+        return False
+    os.set_blocking(fd, blocking)
+    return True
 
 
 def same_file(first: int, second: int) -> bool:

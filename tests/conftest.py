@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import anyio
+import mcp_types as types
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
-
-import mcp_types as types
 
 from heartbeat import server
 from heartbeat_setup import callable_tool

@@ -272,7 +272,8 @@ def test_batches_with_stdout_unread_are_held_back_with_memory_bounded() -> None:
         ]
         writer = threading.Thread(target=server.stdin.write, args=(frames(*batches),), daemon=True)
         writer.start()
-        wait_for(lambda: pipe_is_full(server.stdin.fileno()), "the server to stop reading stdin")
+        stdin_fd = server.stdin.fileno()
+        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
         grown = rss_mib(server.pid) - idle
         assert writer.is_alive(), "the server read every batch although none could be answered"
         replies += [json.loads(server.stdout.readline()) for _ in range(count)]
@@ -366,7 +367,8 @@ def test_big_requests_with_stdout_unread_are_bounded_by_their_bytes_in_flight() 
         feed = small + b"".join(heavy % i for i in range(8))
         writer = threading.Thread(target=server.stdin.write, args=(feed,), daemon=True)
         writer.start()
-        wait_for(lambda: pipe_is_full(server.stdin.fileno()), "the server to stop reading stdin")
+        stdin_fd = server.stdin.fileno()
+        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
         grown = rss_mib(server.pid) - idle
         replies = [json.loads(server.stdout.readline()) for _ in range(3008)]
         writer.join(timeout=REPLY_TIMEOUT)
@@ -389,7 +391,8 @@ def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answer
         calls = frames(*(sample_call(i) for i in range(count)))
         writer = threading.Thread(target=server.stdin.write, args=(calls,), daemon=True)
         writer.start()
-        wait_for(lambda: pipe_is_full(server.stdin.fileno()), "the server to stop reading stdin")
+        stdin_fd = server.stdin.fileno()
+        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
         grown = rss_mib(server.pid) - idle
         assert writer.is_alive(), "the server read every request although none could be answered"
         replies += [json.loads(server.stdout.readline()) for _ in range(count)]
@@ -451,7 +454,8 @@ def test_a_stop_signal_finishes_the_reply_being_written() -> None:
         assert server.stderr
         server.stdin.write(feed)
         server.stdin.flush()
-        wait_for(lambda: pipe_holds(server.stdout.fileno()) > 4096, "the server to start writing the big reply")
+        stdout_fd = server.stdout.fileno()
+        wait_for(lambda: pipe_holds(stdout_fd) > 4096, "the server to start writing the big reply")
         server.send_signal(signal.SIGTERM)
         lines = server.stdout.read().splitlines()
         stderr = server.stderr.read().decode()
@@ -469,7 +473,8 @@ def test_a_stop_signal_ends_the_server_while_nobody_reads_its_full_stderr() -> N
         assert server.stderr
         server.stdin.write(frames(initialize_request(), INITIALIZED, call_request(2, "log", {"size": 1_000_000})))
         server.stdin.flush()
-        wait_for(lambda: pipe_holds(server.stderr.fileno()) > 4096, "the server to be writing a log line to stderr")
+        stderr_fd = server.stderr.fileno()
+        wait_for(lambda: pipe_holds(stderr_fd) > 4096, "the server to be writing a log line to stderr")
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=REPLY_TIMEOUT) == 0
         server.stdin.close()

@@ -179,7 +179,7 @@ def test_install_writes_through_a_symlinked_config(config: Path, tmp_path: Path)
 def test_windows_paths_survive_a_json_round_trip(tmp_path: Path) -> None:
     entry = setup.desktop_entry(r"C:\Users\Ada Lovelace\.local\bin\uv.exe", r"C:\Users\Ada Lovelace\src\heartbeat")
     config = tmp_path / "claude_desktop_config.json"
-    config.write_bytes(setup.serialize_config(config, {"mcpServers": {"heartbeat": entry}}))
+    config.write_bytes(setup.serialize_config(config, {"mcpServers": {NAME: entry}}))
     assert r'"C:\\Users\\Ada Lovelace\\.local\\bin\\uv.exe"' in config.read_text(encoding="utf-8")
     assert setup.read_config(config)[1]["mcpServers"][NAME] == entry
     assert entry["args"][1] == "C:\\Users\\Ada Lovelace\\src\\heartbeat"

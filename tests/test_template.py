@@ -1,0 +1,114 @@
+"""The template, proven by a copy: renamed and given other tools, the tool-independent tests still pass.
+
+About a minute, so it runs when HEARTBEAT_TEMPLATE_PROOF=1 (CI sets it). The change is
+data, in tests/make_it_your_own/, applied as README.md's "Make it your own" says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_DIR, skip_or_fail, uv
+
+CHANGE = PROJECT_DIR / "tests" / "make_it_your_own"
+LEFT_OUT = (".venv", ".git", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "*.mcpb")
+KITS = ("tests/interop/node_modules", "bundle/node_modules")
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project copied and changed into `dice`, with its lock updated."""
+    if os.environ.get("HEARTBEAT_TEMPLATE_PROOF") != "1":
+        skip_or_fail("the template proof takes about a minute; run it with HEARTBEAT_TEMPLATE_PROOF=1")
+    copied = tmp_path_factory.mktemp("template") / "dice"
+    shutil.copytree(PROJECT_DIR, copied, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    for kit in KITS:  # The npm kits as they are, so the copy runs its interop and bundle tests too.
+        if (PROJECT_DIR / kit).is_dir():
+            (copied / kit).symlink_to(PROJECT_DIR / kit)
+    rename(copied)
+    run(copied, uv(), "lock")
+    replace_the_tools(copied)
+    return copied
+
+
+def rename(copied: Path) -> None:
+    pyproject = copied / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^name = "heartbeat"$', 'name = "dice"', text)
+    pyproject.write_text(re.sub(r'(?m)^version = ".*"$', 'version = "0.1.0"', text), encoding="utf-8")
+    manifest_path = copied / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest.update(
+        name="dice",
+        display_name="Dice",
+        version="0.1.0",
+        tools=[
+            {"name": "roll_dice", "description": "Roll one die with `sides` sides and say which number came up."},
+            {"name": "echo", "description": "Say `text` back, unchanged."},
+        ],
+    )
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def replace_the_tools(copied: Path) -> None:
+    server = copied / "heartbeat.py"
+    text = server.read_text(encoding="utf-8")
+    start, end = text.index("# The contract ---"), text.index("# Serving the tools")
+    text = text[:start] + (CHANGE / "tools.py").read_text(encoding="utf-8") + "\n" + text[end:]
+    server.write_text(text.replace("import os\n", "import os\nimport random\n", 1), encoding="utf-8")
+    shutil.copy(CHANGE / "test_tool.py", copied / "tests" / "test_tool.py")
+    (copied / "tests" / "test_properties.py").unlink()
+    shutil.rmtree(copied / "tests" / "make_it_your_own")
+    run(copied, uv(), "run", "--frozen", "ruff", "check", "--fix", "--quiet", "heartbeat.py")
+
+
+def run(folder: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    done = subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, timeout=600, env=environment, check=False
+    )
+    assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file() and not {*LEFT_OUT, ".ruff_cache"} & set(path.relative_to(folder).parts)
+    }
+
+
+def test_the_change_touched_only_what_the_readme_names(copy: Path) -> None:
+    before, after = files(PROJECT_DIR), files(copy)
+    changed = {name for name in after if before.get(name) != after[name]}
+    removed = {name for name in before if name not in after and not name.startswith("tests/make_it_your_own/")}
+    assert changed == {"heartbeat.py", "pyproject.toml", "uv.lock", "manifest.json", "tests/test_tool.py"}
+    assert removed == {"tests/test_properties.py"}
+
+
+def test_the_copy_is_lint_clean_and_strictly_typed(copy: Path) -> None:
+    run(copy, uv(), "run", "--frozen", "ruff", "check", "heartbeat.py")
+    run(copy, uv(), "run", "--frozen", "ruff", "format", "--check", "heartbeat.py")
+    run(copy, uv(), "run", "--frozen", "pyright", "heartbeat.py")
+
+
+def test_every_test_of_the_copy_passes_unchanged(copy: Path) -> None:
+    done = run(
+        copy, uv(), "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider", "--ignore=tests/test_template.py"
+    )
+    assert re.search(r"\d+ passed", done.stdout), done.stdout[-2000:]
+
+
+def test_the_copy_checks_as_itself(copy: Path) -> None:
+    done = run(copy, uv(), "run", "--frozen", "heartbeat_setup.py", "check", "--config", str(copy / "absent.json"))
+    assert done.stdout.startswith("dice check: OK\n")
+    assert "  server:     dice 0.1.0\n" in done.stdout
+    assert '  called:     roll_dice {"sides": 2}\n' in done.stdout
