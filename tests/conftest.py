@@ -271,12 +271,16 @@ def bundle_node() -> str:
     return node_with(BUNDLE_DIR)
 
 
+TEMPLATE_HINT = "the template proof takes about a minute; run it with HEARTBEAT_TEMPLATE_PROOF=1"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """After a run that skipped the npm-based tests, say how to enable them."""
-    skipped = terminalreporter.stats.get("skipped", [])
-    if any(NPM_HINT in str(getattr(report, "longrepr", "")) for report in skipped):
-        terminalreporter.write_line(f"Some tests were skipped: {NPM_HINT}")
+    """After a run that skipped the npm-based tests or the template proof, say how to enable them."""
+    skipped = " ".join(str(getattr(report, "longrepr", "")) for report in terminalreporter.stats.get("skipped", []))
+    for hint in (NPM_HINT, TEMPLATE_HINT):
+        if hint in skipped:
+            terminalreporter.write_line(f"Some tests were skipped: {hint}")
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = REPLY_TIMEOUT) -> None:

@@ -483,8 +483,10 @@ def test_a_stop_signal_ends_the_server_while_nobody_reads_its_full_stderr() -> N
 STARTING = ["argparse", "tomllib", "stdio_repairs", "anyio", "pydantic", "mcp_types", "mcp.server", "mcp.server.stdio"]
 
 
-@pytest.mark.parametrize("launch", ["script", "module", "elsewhere"])
-@pytest.mark.parametrize("module", STARTING)
+@pytest.mark.parametrize(
+    ("launch", "module"),
+    [*(("script", module) for module in STARTING), ("module", "stdio_repairs"), ("elsewhere", "stdio_repairs")],
+)
 def test_ctrl_c_at_any_point_of_start_up_ends_the_process_without_a_traceback(
     tmp_path: Path, launch: str, module: str
 ) -> None:

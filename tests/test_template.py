@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR, skip_or_fail, uv
+from tests.conftest import PROJECT_DIR, TEMPLATE_HINT, skip_or_fail, uv
 
 CHANGE = PROJECT_DIR / "tests" / "make_it_your_own"
 LEFT_OUT = (".venv", ".git", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "*.mcpb")
@@ -26,7 +26,7 @@ KITS = ("tests/interop/node_modules", "bundle/node_modules")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project copied and changed into `dice`, with its lock updated."""
     if os.environ.get("HEARTBEAT_TEMPLATE_PROOF") != "1":
-        skip_or_fail("the template proof takes about a minute; run it with HEARTBEAT_TEMPLATE_PROOF=1")
+        skip_or_fail(TEMPLATE_HINT)
     copied = tmp_path_factory.mktemp("template") / "dice"
     shutil.copytree(PROJECT_DIR, copied, ignore=shutil.ignore_patterns(*LEFT_OUT))
     for kit in KITS:  # The npm kits as they are, so the copy runs its interop and bundle tests too.
