@@ -18,11 +18,6 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAX_LINE = 4 * 1024 * 1024
-CASES = {
-    "requests with 4 MiB of [] in _meta": lambda i: heavy(i, b"[]"),
-    "requests with 4 MiB of {} in _meta": lambda i: heavy(i, b"{}"),
-    "batches of 64 tools/list (2025-03-26)": batch,
-}
 
 
 def heavy(number: int, padding: bytes) -> bytes:
@@ -35,6 +30,13 @@ def batch(number: int) -> bytes:
         json.dumps([{"jsonrpc": "2.0", "id": f"{number}-{i}", "method": "tools/list"} for i in range(64)]).encode()
         + b"\n"
     )
+
+
+CASES = {
+    "requests with 4 MiB of [] in _meta": lambda i: heavy(i, b"[]"),
+    "requests with 4 MiB of {} in _meta": lambda i: heavy(i, b"{}"),
+    "batches of 64 tools/list (2025-03-26)": batch,
+}
 
 
 def peak_rss_mib(pid: int) -> float:
