@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from tests.conftest import (
     SAMPLE_TOOL,
     TOOLS,
     uv,
+    wait_for,
 )
 
 CLIENT_TIMEOUT = 120.0
@@ -152,11 +152,8 @@ def http_url() -> Iterator[str]:
     host = uvicorn.Server(uvicorn.Config(heartbeat.server.streamable_http_app(), log_level="warning"))
     thread = threading.Thread(target=host.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not host.started:
-        assert thread.is_alive(), "the HTTP host stopped before it started"
-        assert time.monotonic() < deadline, "the HTTP host did not start within 30 s"
-        time.sleep(0.05)
+    wait_for(lambda: host.started or not thread.is_alive(), "the HTTP host to start")
+    assert host.started, "the HTTP host stopped before it started"
     yield f"http://127.0.0.1:{port}/mcp"
     host.should_exit = True
     thread.join(timeout=10)

@@ -510,7 +510,7 @@ def test_check_reports_a_command_that_cannot_start(config: Path, capsys: pytest.
 
 
 def test_check_gives_up_on_a_server_that_never_answers(config: Path) -> None:
-    entry_in(config, {"command": sys.executable, "args": ["-c", "import time; time.sleep(60)"]})
+    entry_in(config, {"command": sys.executable, "args": ["-c", "import sys; sys.stdin.read()"]})  # Never answers.
     report = check(config, 1.0)
     assert report["ok"] is False
     assert report["error"] == "no complete answer within 1 s"
