@@ -42,7 +42,7 @@ PROJECT: dict[str, Any] = tomllib.loads(Path(__file__).with_name("pyproject.toml
 NAME: str = PROJECT["name"]
 VERSION: str = PROJECT["version"]
 LOG_LEVEL_VARIABLE = f"{NAME.upper().replace('-', '_')}_LOG_LEVEL"
-MAX_ECHO = 100  # Characters of any string a client chose (its name, a tool name) that a reply repeats.
+MAX_ECHO = stdio_repairs.MAX_ECHO  # Characters of a client-chosen string that a reply repeats, as in the transport.
 logger = logging.getLogger(NAME)
 
 # What every tool is made of ------------------------------------------------------

@@ -27,8 +27,7 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol, Self, TextIO, cast
+from typing import Any, TextIO, cast
 
 import anyio
 import mcp_types as types
@@ -37,6 +36,7 @@ from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
 from heartbeat import NAME, json_type
+from stdio_repairs import MessageSink, MessageSource, StreamProxy
 
 if sys.platform != "win32":
     import fcntl
@@ -314,36 +314,8 @@ class NotJsonRpc(Exception):
     """The server wrote a line to stdout that is not a JSON-RPC message."""
 
 
-class MessageSource(Protocol):
-    async def receive(self) -> SessionMessage | Exception: ...
-    async def aclose(self) -> None: ...
-
-
-class MessageSink(Protocol):
-    async def send(self, item: SessionMessage, /) -> None: ...
-    async def aclose(self) -> None: ...
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> bool | None: ...
-
-
-class WatchedStdout:
+class WatchedStdout(StreamProxy[MessageSource]):
     """The server's stdout as the client reads it; the first line that is not JSON-RPC ends the check."""
-
-    def __init__(self, stream: MessageSource) -> None:
-        self.stream = stream
-
-    async def aclose(self) -> None:
-        await self.stream.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def receive(self) -> SessionMessage:
         item = await self.stream.receive()

@@ -47,7 +47,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
-from typing import Any, Protocol, Self, cast
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -70,7 +70,7 @@ MAX_LINE_BYTES = 4 * 1024 * 1024  # One message; a longer line is answered with 
 MAX_IN_FLIGHT = 64  # Requests read but not yet answered: stdin is not read while this many wait...
 MAX_IN_FLIGHT_BYTES = 2 * 1024 * 1024  # ...or while their lines add up to this many bytes.
 MAX_BATCH = MAX_IN_FLIGHT  # Messages in one JSON-RPC batch.
-MAX_ECHO = 100  # Characters of a client's method name that an error repeats.
+MAX_ECHO = 100  # Characters of a string a client chose (a method name) that a reply repeats.
 DRAIN_SECONDS = 5.0  # How long stdin's EOF waits for replies still being worked on.
 STOP_SECONDS = 2.0  # How long a stop signal waits to finish the line being written.
 MAX_UNREADABLE_WARNINGS = 20  # Then unreadable lines are answered without a log line each.
@@ -122,13 +122,13 @@ def judge(text: str) -> types.JSONRPCMessage | types.JSONRPCError:
 
 
 def unreadable_reply(text: str) -> types.JSONRPCError:
-    """The JSON-RPC 2.0 answer to a line that is not a valid message, carrying its id when one is readable."""
+    """The JSON-RPC 2.0 answer to a message that is not valid, carrying its id when one is readable.
+
+    Batches never reach it: `Stdin.admit_batch` answers those."""
     try:
         value: object = json.loads(text)
     except (ValueError, RecursionError):
         return NOT_JSON
-    if isinstance(value, list):
-        return NO_BATCHES if value else EMPTY_BATCH
     return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE.error.message, readable_id(value))
 
 
@@ -484,16 +484,47 @@ async def send_if_complete(batch: Batch, stdout: Stdout, traffic: Traffic) -> No
         traffic.settled(key)
 
 
-class MessageSink(Protocol):
-    async def send(self, item: SessionMessage, /) -> None: ...
+class MessageSource(Protocol):
+    async def receive(self) -> SessionMessage | Exception: ...
     async def aclose(self) -> None: ...
 
 
-class Replies:
+class MessageSink(Protocol):
+    async def send(self, item: SessionMessage, /) -> None: ...
+    async def aclose(self) -> None: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool | None: ...
+
+
+StreamT = TypeVar("StreamT", MessageSource, MessageSink)
+
+
+class StreamProxy(Generic[StreamT]):
+    """Stands in front of one of the SDK's message streams; closing it closes that stream."""
+
+    def __init__(self, stream: StreamT) -> None:
+        self.stream = stream
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class Replies(StreamProxy[MessageSink]):
     """Stands in front of the SDK's write stream: settles what each reply answers, and gathers a batch's."""
 
     def __init__(self, stream: MessageSink, stdout: Stdout, traffic: Traffic) -> None:
-        self.stream, self.stdout, self.traffic = stream, stdout, traffic
+        super().__init__(stream)
+        self.stdout, self.traffic = stdout, traffic
 
     async def send(self, item: SessionMessage, /) -> None:
         message = item.message
@@ -508,17 +539,6 @@ class Replies:
             self.traffic.settled(message.id)
         else:
             await send_if_complete(batch, self.stdout, self.traffic)
-
-    async def aclose(self) -> None:
-        await self.stream.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 # Serving --------------------------------------------------------------------------------

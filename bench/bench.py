@@ -54,7 +54,7 @@ INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 0,
     "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": INITIALIZE_CLIENT},
+    "params": {"capabilities": {}, "clientInfo": INITIALIZE_CLIENT},
 }
 
 
@@ -88,9 +88,9 @@ class Peer:
         assert line, "the server closed stdout"
         return json.loads(line)
 
-    def initialize(self) -> float:
+    def initialize(self, version: str = "2025-11-25") -> float:
         """Seconds from spawn to the initialize reply."""
-        self.send(frame(INITIALIZE))
+        self.send(frame({**INITIALIZE, "params": {**INITIALIZE["params"], "protocolVersion": version}}))
         assert "result" in self.reply()
         elapsed = time.perf_counter() - self.spawned
         self.send(frame({"jsonrpc": "2.0", "method": "notifications/initialized"}))

@@ -1,6 +1,6 @@
 """Peak memory under the heaviest input the limits let in, with stdout unread.
 
-    uv run python bench/worst_case.py    (about a minute; figures in bench/README.md)
+    uv run python bench/worst_case.py    (about two minutes; figures in bench/README.md)
 
 Each case fills stdout with unread replies, then sends lines of 4 MiB (the longest
 message) that parse to some 25 times their size, and reports the server's peak RSS
@@ -10,13 +10,12 @@ message) that parse to some 25 times their size, and reports the server's peak R
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from bench import Peer
+
 MAX_LINE = 4 * 1024 * 1024
 
 
@@ -39,35 +38,18 @@ CASES = {
 }
 
 
-def peak_rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
-
-
 def run(lines: list[bytes]) -> float:
-    server = subprocess.Popen(
-        [sys.executable, "heartbeat.py"],
-        cwd=PROJECT_DIR,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert server.stdin
-    assert server.stdout
-    handshake = {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}
-    server.stdin.write(
-        json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": handshake}).encode() + b"\n"
-    )
-    server.stdin.flush()
-    server.stdout.readline()
-    pings = b"".join(b'{"jsonrpc":"2.0","id":"p%d","method":"ping"}\n' % i for i in range(1560))  # Just fills stdout.
-    writer = threading.Thread(target=server.stdin.write, args=(pings + b"".join(lines),), daemon=True)
+    """Peak RSS in MiB of heartbeat sent `lines` after just enough pings to fill its unread stdout."""
+    peer = Peer([sys.executable, "heartbeat.py"])
+    peer.initialize("2025-03-26")
+    pings = b"".join(b'{"jsonrpc":"2.0","id":"p%d","method":"ping"}\n' % i for i in range(1560))
+    writer = threading.Thread(target=peer.send, args=(pings + b"".join(lines),), daemon=True)
     writer.start()
     writer.join(timeout=30)  # Still writing after 30 s: the server has long stopped reading.
     time.sleep(5)  # A figure, not a test: let the server settle at its peak.
-    peak = peak_rss_mib(server.pid)
-    server.kill()
-    server.wait()
+    peak = peer.memory_kib("VmHWM") / 1024
+    peer.process.kill()
+    peer.process.wait()
     return peak
 
 

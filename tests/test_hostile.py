@@ -81,6 +81,32 @@ def probe() -> Iterator[StdioServer]:
 needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc (Linux)")
 
 
+def held_back(command: list[str], preamble: bytes, feed: bytes, replies: int) -> tuple[float, list[Any]]:
+    """Send `preamble` and read its one reply, then write `feed` with stdout unread until the server
+    stops reading stdin; then read `replies` lines. The RSS it grew by while held back, and those lines.
+    """
+    with subprocess.Popen(
+        command, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as server:
+        assert server.stdin
+        assert server.stdout
+        server.stdin.write(preamble)
+        server.stdin.flush()
+        server.stdout.readline()
+        idle = rss_mib(server.pid)
+        writer = threading.Thread(target=server.stdin.write, args=(feed,), daemon=True)
+        writer.start()
+        stdin_fd = server.stdin.fileno()
+        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
+        grown = rss_mib(server.pid) - idle
+        assert writer.is_alive(), "the server read all it was sent although nothing could be answered"
+        lines = [json.loads(server.stdout.readline()) for _ in range(replies)]
+        writer.join(timeout=REPLY_TIMEOUT)
+        server.stdin.close()
+        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    return grown, lines
+
+
 # Lines that are not valid messages --------------------------------------------------------
 
 
@@ -124,19 +150,19 @@ def test_a_request_whose_id_json_rpc_does_not_allow_gets_invalid_request_with_nu
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("line", "request_id"),
     [
-        rb'{"jsonrpc":"2.0","id":"x\ud800","method":"ping"}',
-        rb'{"jsonrpc":"2.0","id":"x\udfff","method":42}',
-        rb'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"k":"\ud800"}}}',
+        (rb'{"jsonrpc":"2.0","id":"x\ud800","method":"ping"}', None),
+        (rb'{"jsonrpc":"2.0","id":"x\udfff","method":42}', None),
+        (rb'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"k":"\ud800"}}}', 1),
     ],
     ids=["id", "id-and-method", "in-params"],
 )
-def test_a_lone_surrogate_is_answered_with_a_null_id_and_the_server_goes_on(shared: StdioServer, line: bytes) -> None:
+def test_a_lone_surrogate_is_invalid_with_the_id_only_where_it_can_be_written_back(
+    shared: StdioServer, line: bytes, request_id: int | None
+) -> None:
     shared.write(line + b"\n")
-    reply = shared.read()
-    assert reply["error"] == INVALID
-    assert reply["id"] in (None, 1)
+    assert shared.read() == {"jsonrpc": "2.0", "id": request_id, "error": INVALID}
     assert shared.request(PING) == PONG
 
 
@@ -259,29 +285,14 @@ def test_a_cancelled_batch_member_leaves_the_rest_of_the_batch_to_be_answered() 
 @needs_proc
 def test_batches_with_stdout_unread_are_held_back_with_memory_bounded() -> None:
     count, size = 40, 50_000  # 40 batches, each of MAX_BATCH replies of 50 kB: 128 MB if nothing held them.
-    with subprocess.Popen(PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as server:
-        assert server.stdin
-        assert server.stdout
-        server.stdin.write(frames(initialize_request(version="2025-03-26"), INITIALIZED, PING))
-        server.stdin.flush()
-        replies: list[Any] = [json.loads(server.stdout.readline()) for _ in range(2)]
-        idle = rss_mib(server.pid)
-        batches = [
-            [call_request(f"{number}-{member}", "big", {"size": size}) for member in range(MAX_BATCH)]
-            for number in range(count)
-        ]
-        writer = threading.Thread(target=server.stdin.write, args=(frames(*batches),), daemon=True)
-        writer.start()
-        stdin_fd = server.stdin.fileno()
-        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
-        grown = rss_mib(server.pid) - idle
-        assert writer.is_alive(), "the server read every batch although none could be answered"
-        replies += [json.loads(server.stdout.readline()) for _ in range(count)]
-        writer.join(timeout=REPLY_TIMEOUT)
-        server.stdin.close()
-        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    batches = [
+        [call_request(f"{number}-{member}", "big", {"size": size}) for member in range(MAX_BATCH)]
+        for number in range(count)
+    ]
+    preamble = frames(initialize_request(version="2025-03-26"), INITIALIZED)
+    grown, replies = held_back(PROBE, preamble, frames(*batches), count)
     assert grown < 64, f"{grown:.0f} MiB with batches held back"
-    assert sorted(len(batch) for batch in replies[2:]) == [MAX_BATCH] * count
+    assert [len(batch) for batch in replies] == [MAX_BATCH] * count
 
 
 # What is in flight -----------------------------------------------------------------------
@@ -356,24 +367,8 @@ def test_big_requests_with_stdout_unread_are_bounded_by_their_bytes_in_flight() 
     """Lines that parse to 25 times their size: 8 in flight would take 200 MiB more; 2 MiB of them are let in."""
     pad = b",".join([b"[]"] * (1024 * 1024 // 3))
     heavy = b'{"jsonrpc":"2.0","id":"heavy %d","method":"ping","params":{"_meta":{"pad":[' + pad + b"]}}}\n"
-    with subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as server:
-        assert server.stdin
-        assert server.stdout
-        server.stdin.write(frames(PING))
-        server.stdin.flush()
-        server.stdout.readline()
-        idle = rss_mib(server.pid)
-        small = frames(*({"jsonrpc": "2.0", "id": i, "method": "ping"} for i in range(3000)))  # Fill stdout.
-        feed = small + b"".join(heavy % i for i in range(8))
-        writer = threading.Thread(target=server.stdin.write, args=(feed,), daemon=True)
-        writer.start()
-        stdin_fd = server.stdin.fileno()
-        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
-        grown = rss_mib(server.pid) - idle
-        replies = [json.loads(server.stdout.readline()) for _ in range(3008)]
-        writer.join(timeout=REPLY_TIMEOUT)
-        server.stdin.close()
-        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    small = frames(*({"jsonrpc": "2.0", "id": i, "method": "ping"} for i in range(3000)))  # They fill stdout.
+    grown, replies = held_back(SERVER, frames(PING), small + b"".join(heavy % i for i in range(8)), 3008)
     assert grown < 120, f"{grown:.0f} MiB"
     assert len({reply["id"] for reply in replies}) == 3008
 
@@ -381,26 +376,9 @@ def test_big_requests_with_stdout_unread_are_bounded_by_their_bytes_in_flight() 
 @needs_proc
 def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answered() -> None:
     count = 8_000
-    with subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as server:
-        assert server.stdin
-        assert server.stdout
-        server.stdin.write(frames(initialize_request(), PING))
-        server.stdin.flush()
-        replies = [json.loads(server.stdout.readline()) for _ in range(2)]
-        idle = rss_mib(server.pid)
-        calls = frames(*(sample_call(i) for i in range(count)))
-        writer = threading.Thread(target=server.stdin.write, args=(calls,), daemon=True)
-        writer.start()
-        stdin_fd = server.stdin.fileno()
-        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
-        grown = rss_mib(server.pid) - idle
-        assert writer.is_alive(), "the server read every request although none could be answered"
-        replies += [json.loads(server.stdout.readline()) for _ in range(count)]
-        writer.join(timeout=REPLY_TIMEOUT)
-        server.stdin.close()
-        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    grown, replies = held_back(SERVER, frames(initialize_request()), frames(*map(sample_call, range(count))), count)
     assert grown < 16, f"{grown:.0f} MiB for {MAX_IN_FLIGHT} requests in flight"
-    assert sorted(reply["id"] for reply in replies[2:]) == list(range(count))
+    assert sorted(reply["id"] for reply in replies) == list(range(count))
 
 
 # Faults and signals ----------------------------------------------------------------------
