@@ -1,8 +1,9 @@
-"""Set this server up in Claude Desktop, take it out again, and check that it answers.
+"""Set this server up in Claude Desktop and other hosts, take it out again, and check that it answers.
 
     uv run heartbeat_setup.py check       # start it as Claude Desktop will and call a tool once
     uv run heartbeat_setup.py install     # add it to Claude Desktop's config
     uv run heartbeat_setup.py uninstall   # remove it again
+    uv run heartbeat_setup.py hosts       # the exact setup for each host, with this folder's paths
 
 Edits to the config lose nothing: a change is refused rather than risk other content,
 the previous file is kept as a backup, and the new one replaces it atomically.
@@ -12,6 +13,8 @@ Not shipped in the bundle: a host never runs this.
 from __future__ import annotations
 
 import argparse
+import difflib
+import io
 import json
 import logging
 import math
@@ -20,11 +23,14 @@ import re
 import shlex
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, redirect_stdout
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -44,6 +50,7 @@ if sys.platform != "win32":
 PROJECT_DIR = Path(__file__).resolve().parent
 CHECK_TEXT = "check"  # The string argument `check` fills in, where a tool's schema allows it.
 HOST_RUN_FLAGS = ["--no-dev", "--frozen"]  # Only what serving needs; the lock as it is (README: "Runs as locked").
+KEEP_BACKUPS = 3  # Backups of the config kept beside it; older ones are deleted.
 EDIT_ATTEMPTS = 3  # Read-modify-write rounds before giving up on a config that keeps changing under us.
 
 
@@ -71,14 +78,18 @@ def claude_logs() -> Path:
 
 
 def uv_path() -> str:
-    """The absolute path of uv: GUI apps don't see the shell's PATH, so a bare "uv" fails."""
-    found = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV to its own binary.
+    """The absolute path of uv as PATH finds it: GUI apps don't see the shell's PATH, so a bare "uv" fails.
+
+    Not a symlink's target: Homebrew's `bin/uv` points into a versioned folder that the next
+    `brew upgrade` deletes. `uv run` sets UV to that target, so it is only the fallback.
+    """
+    found = shutil.which("uv") or os.environ.get("UV")
     if not found:
         raise SetupError(
             "uv not found. Install it (https://docs.astral.sh/uv/getting-started/installation/, "
             "or: pipx install uv), then run this again."
         )
-    return str(Path(found).resolve())
+    return os.path.abspath(found)
 
 
 def desktop_entry(uv: str, project_dir: str) -> dict[str, Any]:
@@ -92,9 +103,9 @@ def desktop_entry(uv: str, project_dir: str) -> dict[str, Any]:
 def read_config(path: Path) -> tuple[bytes | None, dict[str, Any]]:
     """The file's bytes (None when absent) and its content ({} when absent or empty).
 
-    Refuses, in one line, anything it could not write back exactly: a path that is not a
-    regular file, text that is not UTF-8 JSON (NaN and Infinity included), and JSON that
-    Python cannot round-trip.
+    Refuses, in one line, anything it could not write back whole: a path that is not a
+    regular file, text that is not UTF-8 JSON (NaN and Infinity included), and a key that
+    appears twice in one object (a reader keeps only one of them; this tool will not guess).
     """
     try:
         # Non-blocking, so that a FIFO is refused below instead of waited on.
@@ -111,6 +122,26 @@ def read_config(path: Path) -> tuple[bytes | None, dict[str, Any]]:
     return data, parse_config(path, data)
 
 
+@dataclass(frozen=True)
+class JsonNumber:
+    """A number as the file spells it (2.50, 1e5, 1e400), so that writing the file back keeps it."""
+
+    text: str
+
+
+class DuplicateKey(ValueError):
+    """One object names the same key twice."""
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise DuplicateKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
 def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
 
@@ -118,30 +149,62 @@ def reject_constant(name: str) -> None:
 def parse_config(path: Path, data: bytes) -> dict[str, Any]:
     try:
         text = data.decode("utf-8-sig")  # Notepad may add a byte order mark.
-        config: Any = json.loads(text, parse_constant=reject_constant) if text.strip() else {}
+        config: Any = (
+            json.loads(
+                text,
+                object_pairs_hook=unique_keys,
+                parse_float=JsonNumber,
+                parse_int=JsonNumber,
+                parse_constant=reject_constant,
+            )
+            if text.strip()
+            else {}
+        )
     except UnicodeDecodeError:
         raise SetupError(f"{path} is not UTF-8 text; fix it or move it aside.") from None
     except json.JSONDecodeError as error:
         raise SetupError(f"{path} is not valid JSON ({error}); fix it or move it aside.") from None
-    except ValueError as error:  # NaN or Infinity, or an integer too long for Python to read.
+    except DuplicateKey as error:
+        raise SetupError(
+            f"{path} has the key {json.dumps(error.args[0], ensure_ascii=False)} twice in one object. "
+            "A program reading it keeps only one of the two; delete the one you do not want."
+        ) from None
+    except ValueError as error:  # NaN or Infinity.
         raise SetupError(f"{path} is not valid JSON that can be kept exactly ({error}).") from None
     except RecursionError:
         raise SetupError(f"{path} is nested too deeply to edit safely.") from None
     if not isinstance(config, dict):
-        raise SetupError(f"{path} must hold a JSON object, not {json_type(config)}.")
+        raise SetupError(f"{path} must hold a JSON object, not {json_kind(config)}.")
     if not isinstance(cast(dict[str, Any], config).get("mcpServers", {}), dict):
         raise SetupError(f'{path}: "mcpServers" must be an object.')
     return cast(dict[str, Any], config)
 
 
+def json_kind(value: object) -> str:
+    return "number" if isinstance(value, JsonNumber) else json_type(value)
+
+
+def to_json(value: object, indent: str = "") -> str:
+    """Strict JSON, indented by two spaces; each number keeps the spelling it was read with."""
+    inner = indent + "  "
+    if isinstance(value, JsonNumber):
+        return value.text
+    if isinstance(value, dict) and value:
+        items = cast(dict[str, Any], value).items()
+        members = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {to_json(item, inner)}" for key, item in items]
+        return "{\n" + ",\n".join(members) + f"\n{indent}}}"
+    if isinstance(value, list) and value:
+        elements = [inner + to_json(item, inner) for item in cast(list[Any], value)]
+        return "[\n" + ",\n".join(elements) + f"\n{indent}]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)  # Strings, true, false, null, {}, [].
+
+
 def serialize_config(path: Path, config: dict[str, Any]) -> bytes:
     """The config as strict JSON in UTF-8, or a refusal: never a file Claude Desktop cannot read."""
     try:
-        return (json.dumps(config, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+        return (to_json(config) + "\n").encode("utf-8")
     except UnicodeEncodeError:
         raise SetupError(f"{path} holds text that is not valid Unicode (a lone surrogate escape).") from None
-    except ValueError:
-        raise SetupError(f"{path} holds a number too large to write back exactly (like 1e400).") from None
     except RecursionError:
         raise SetupError(f"{path} is nested too deeply to edit safely.") from None
 
@@ -190,7 +253,7 @@ def replace_config(path: Path, before: bytes | None, data: bytes) -> Path | None
     """Write the new config if the file still holds `before`; return the backup of the old one.
 
     The backup is written atomically too, so it is complete or absent, and it is removed
-    again if the new config could not be written.
+    again if the new config could not be written. Only the newest KEEP_BACKUPS are kept.
     """
     if read_config(path)[0] != before:  # Absent then and now is None == None.
         raise ConfigChanged
@@ -205,6 +268,10 @@ def replace_config(path: Path, before: bytes | None, data: bytes) -> Path | None
     except BaseException:
         backup.unlink(missing_ok=True)
         raise
+    backup_name = re.compile(re.escape(path.name) + r"\.\d{8}-\d{6}-\d{6}\.bak")
+    backups = sorted(other for other in path.parent.iterdir() if backup_name.fullmatch(other.name))
+    for old in backups[:-KEEP_BACKUPS]:
+        old.unlink(missing_ok=True)
     return backup
 
 
@@ -212,23 +279,36 @@ Change = Callable[[dict[str, Any]], str | None]
 """Edits the config in place and says what it did, or returns None when nothing needs changing."""
 
 
-def edit_config(config_path: Path, change: Change, dry_run: bool) -> tuple[Path, str | None, Path | None]:
-    """Apply `change` to the config safely: the file, what changed (None: nothing), and the backup."""
+@dataclass(frozen=True)
+class Edit:
+    """What an edit of the config did, or would do on a dry run."""
+
+    target: Path
+    done: str | None  # None: nothing needed changing.
+    before: bytes | None = None  # None: there was no file.
+    after: bytes = b""
+    backup: Path | None = None
+
+
+def edit_config(config_path: Path, change: Change, dry_run: bool) -> Edit:
+    """Apply `change` to the config safely, or only work out what it would write."""
     target = Path(os.path.realpath(config_path))  # Write through a symlinked config, not over it.
     try:
         for _ in range(EDIT_ATTEMPTS):
             with editing(target.parent) as folder_exists:
                 before, config = read_config(target)
-                if (done := change(config)) is None or dry_run:
-                    return target, done, None
+                if (done := change(config)) is None:
+                    return Edit(target, None)
+                data = serialize_config(target, config)
+                if dry_run:
+                    return Edit(target, done, before, data)
                 if not folder_exists:  # Create it, then edit again under its lock.
                     target.parent.mkdir(parents=True, exist_ok=True)
                     continue
-                data = serialize_config(target, config)
                 if before is not None and not stat.S_IMODE(os.stat(target).st_mode) & stat.S_IWUSR:
                     raise SetupError(f"{target} is read-only; make it writable first if you want it changed.")
                 try:
-                    return target, done, replace_config(target, before, data)
+                    return Edit(target, done, before, data, replace_config(target, before, data))
                 except ConfigChanged:  # A program that ignores the lock (Claude Desktop) saved it.
                     continue
         raise SetupError(f"{target} kept changing while it was being edited; try again.")
@@ -236,28 +316,48 @@ def edit_config(config_path: Path, change: Change, dry_run: bool) -> tuple[Path,
         raise SetupError(f"cannot write {target}: {error.strerror}.") from None
 
 
+STALE_KEYS = {"type": "stdio", "url": None, "disabled": False}
+"""Keys that stop a host from starting an entry as a local command, with the one harmless value of each."""
+
+
+def stale_keys(entry: dict[str, Any]) -> list[str]:
+    """The entry's keys, as written, that would keep it from running: leftovers of a remote server, or a switch."""
+    return [
+        f"{json.dumps(key)}: {to_json(value)}" if not isinstance(value, dict | list) else json.dumps(key)
+        for key, value in entry.items()
+        if key in STALE_KEYS and value != STALE_KEYS[key]
+    ]
+
+
 def install(config_path: Path, name: str, dry_run: bool) -> None:
     """Add or update this server's entry in Claude Desktop's config."""
     entry = desktop_entry(uv_path(), str(PROJECT_DIR))
+    removed: list[str] = []
 
     def add(config: dict[str, Any]) -> str | None:
         servers: dict[str, Any] = config.setdefault("mcpServers", {})
         found: Any = servers.get(name)
         current = cast(dict[str, Any], found) if isinstance(found, dict) else {}
-        if {key: current.get(key) for key in entry} == entry:
+        removed[:] = stale_keys(current)
+        if not removed and all(current.get(key) == value for key, value in entry.items()):
             return None
-        servers[name] = {**current, **entry}
+        kept = {key: value for key, value in current.items() if key not in STALE_KEYS or value == STALE_KEYS[key]}
+        servers[name] = {**kept, **entry}
         return "Updated" if found is not None else "Added"
 
-    target, done, backup = edit_config(config_path, add, dry_run)
-    if done is None:
-        print(f'"{name}" in {target} is already up to date; nothing was written.')
-    elif dry_run:
-        print(f"Would write to {target}:")
-        print(json.dumps({name: entry}, indent=2, ensure_ascii=False))
-    else:
-        print(f'{done} "{name}" in {target}.')
-        report_written(backup, name)
+    edit = edit_config(config_path, add, dry_run)
+    if edit.done is None:
+        print(f'"{name}" in {edit.target} is already up to date; nothing was written.')
+        return
+    took_out = f" It takes out {', '.join(removed)}, which would keep it from starting." if removed else ""
+    if dry_run:
+        report_dry_run(edit, f'{"add" if edit.done == "Added" else "update"} "{name}"')
+        if took_out:
+            print(took_out.strip())
+        return
+    print(f'{edit.done} "{name}" in {edit.target}.{took_out}')
+    report_written(edit)
+    print(f"Its log: {claude_logs() / f'mcp-server-{name}.log'}")
 
 
 def uninstall(config_path: Path, name: str, dry_run: bool) -> None:
@@ -270,35 +370,54 @@ def uninstall(config_path: Path, name: str, dry_run: bool) -> None:
         del servers[name]
         return "Removed"
 
-    target, done, backup = edit_config(config_path, remove, dry_run)
-    if done is None:
-        print(f'"{name}" is not in {target}; nothing was written.')
+    edit = edit_config(config_path, remove, dry_run)
+    if edit.done is None:
+        print(f'"{name}" is not in {edit.target}; nothing was written.')
     elif dry_run:
-        print(f'Would remove "{name}" from {target}.')
+        report_dry_run(edit, f'remove "{name}"')
     else:
-        print(f'Removed "{name}" from {target}.')
-        report_written(backup, name)
+        print(f'Removed "{name}" from {edit.target}.')
+        report_written(edit)
 
 
-def report_written(backup: Path | None, name: str) -> None:
-    if backup:
-        print(f"The previous file is saved as {backup}.")
+def report_dry_run(edit: Edit, action: str) -> None:
+    """Show the file a dry run would write: whole when it would be created, else as a diff."""
+    after = edit.after.decode("utf-8")
+    if edit.before is None:
+        print(f"Would {action} by creating {edit.target} with:")
+        print(after, end="")
+        return
+    print(f"Would {action} in {edit.target}, keeping a backup of it; the changes:")
+    lines = difflib.unified_diff(
+        edit.before.decode("utf-8-sig").splitlines(),
+        after.splitlines(),
+        fromfile=f"{edit.target} (now)",
+        tofile=f"{edit.target} (after)",
+        lineterm="",
+    )
+    print("\n".join(lines))
+
+
+def report_written(edit: Edit) -> None:
+    if edit.backup:
+        print(f"The previous file is saved as {edit.backup} (the newest {KEEP_BACKUPS} backups are kept).")
     print("Fully quit Claude Desktop (not just its window) and start it again to load the change.")
-    print(f"Its log for this server: {claude_logs() / f'mcp-server-{name}.log'}")
 
 
 # check: start it as Claude Desktop would ---------------------------------------
 
 
 def configured_entry(config_path: Path, name: str) -> tuple[dict[str, Any], str]:
-    """The entry Claude Desktop would run for `name` and where it comes from; refuses a malformed one."""
-    servers: dict[str, Any] = read_config(config_path)[1].get("mcpServers", {})
+    """The entry Claude Desktop would run for `name` and where it comes from; refuses one it would not run."""
+    before, config = read_config(config_path)
+    servers: dict[str, Any] = config.get("mcpServers", {})
     if name not in servers:
-        return desktop_entry(uv_path(), str(PROJECT_DIR)), "the entry install would write"
+        absent = "does not exist" if before is None else f'has no "{name}" entry'
+        return desktop_entry(uv_path(), str(PROJECT_DIR)), f"the entry install would write: {config_path} {absent}"
     entry: Any = servers[name]
     where = f'the entry "{name}" in {config_path}'
     if not isinstance(entry, dict):
-        raise SetupError(f"{where} must be an object, not {json_type(entry)}.")
+        raise SetupError(f"{where} must be an object, not {json_kind(entry)}.")
     entry = cast(dict[str, Any], entry)
     command, args, env = entry.get("command"), entry.get("args", []), entry.get("env", {})
     if not isinstance(command, str) or not command:
@@ -307,7 +426,45 @@ def configured_entry(config_path: Path, name: str) -> tuple[dict[str, Any], str]
         raise SetupError(f'{where}: "args" must be a list of strings.')
     if not isinstance(env, dict) or not all(isinstance(value, str) for value in cast(dict[str, Any], env).values()):
         raise SetupError(f'{where}: "env" must be an object whose values are strings.')
+    if stale := stale_keys(entry):
+        raise SetupError(f"{where} has {', '.join(stale)}: Claude Desktop would not start it as written. {REINSTALL}")
+    if not os.path.isabs(command):
+        raise SetupError(
+            f"{where} starts {json.dumps(command, ensure_ascii=False)}, not an absolute path: Claude Desktop "
+            f"does not see your shell's PATH, so it may not find the program. {REINSTALL}"
+        )
     return entry, str(config_path)
+
+
+REINSTALL = "Run install to update it."
+
+
+class StderrTail:
+    """The server's stderr, read as it comes; only its last TAIL_BYTES are kept, however much it writes."""
+
+    TAIL_BYTES = 2000
+
+    def __init__(self) -> None:
+        reader, writer = os.pipe()
+        self.file = open(writer, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self._tail = bytearray()
+        self._lock = threading.Lock()
+        self._reading = threading.Thread(target=self._read, args=(reader,), daemon=True)
+        self._reading.start()
+
+    def _read(self, reader: int) -> None:
+        with open(reader, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                with self._lock:
+                    self._tail += chunk
+                    del self._tail[: -self.TAIL_BYTES]
+
+    def close(self) -> str:
+        """Stop writing our end, wait briefly for the server's last words, and return the tail."""
+        self.file.close()
+        self._reading.join(timeout=1.0)  # A child that outlives the server may hold the pipe open.
+        with self._lock:
+            return self._tail.decode("utf-8", errors="replace")
 
 
 class NotJsonRpc(Exception):
@@ -343,13 +500,23 @@ async def watched_stdio(
         yield WatchedStdout(stdout), stdin
 
 
-async def check(config_path: Path, name: str, seconds: float, server_log: TextIO) -> dict[str, Any]:
+async def check(config_path: Path, name: str, seconds: float) -> dict[str, Any]:
     """Start the server as Claude Desktop would, list its tools, make one call, and report what happened.
 
-    The call is to a read-only tool whose arguments `check` can fill in from its schema,
-    or a ping where the server has none. The server's stderr goes to `server_log`; its end
-    is in the report when the check fails.
+    The call is to a read-only tool whose arguments `check` can fill in from its schema.
+    The end of the server's stderr is in the report when the check fails.
     """
+    server_log = StderrTail()
+    try:
+        report = await start_and_call(config_path, name, seconds, server_log.file)
+    finally:
+        stderr = server_log.close()
+    if not report["ok"]:
+        report["server_stderr"] = stderr
+    return report
+
+
+async def start_and_call(config_path: Path, name: str, seconds: float, server_log: TextIO) -> dict[str, Any]:
     entry, source = configured_entry(config_path, name)
     command: list[str] = [entry["command"], *entry.get("args", [])]
     report: dict[str, Any] = {"ok": False, "command": command, "source": source}
@@ -380,9 +547,6 @@ async def check(config_path: Path, name: str, seconds: float, server_log: TextIO
         cause = root_cause(error)
         known = isinstance(cause, SetupError | NotJsonRpc)
         report["error"] = str(cause) if known else f"the server did not start or answer: {cause}"
-    if not report["ok"]:
-        server_log.seek(0)
-        report["server_stderr"] = server_log.read()[-2000:]
     return report
 
 
@@ -455,19 +619,28 @@ def root_cause(error: BaseException) -> BaseException:
 def run_check(config_path: Path, name: str, seconds: float, as_json: bool) -> int:
     """Print the check's report; the exit code is 0 when the server is healthy."""
     logging.getLogger("mcp").setLevel(logging.CRITICAL)  # The report says what went wrong, once.
-    with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "stderr", "w+", encoding="utf-8") as server_log:
-        report = anyio.run(check, config_path, name, seconds, server_log)
+    report = anyio.run(check, config_path, name, seconds)
     if as_json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(report, indent=2))  # ASCII only: no control character reaches a terminal raw.
     else:
         print_check(report)
     return 0 if report["ok"] else 1
 
 
+UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Characters a terminal acts on instead of showing (ESC, BEL, CR, C1), and the ones that reorder text."""
+
+
+def shown(text: str) -> str:
+    """`text` safe to print on one line: each control character is written as its escape, like \\x1b."""
+    return UNSHOWABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def print_check(report: dict[str, Any]) -> None:
+    """The report for a person: every value from the server or the config is shown escaped, one line each."""
     print(f"{NAME} check: {'OK' if report['ok'] else 'FAILED'}")
-    print(f"  command:    {shlex.join(report['command'])}")
-    print(f"  from:       {report['source']}")
+    print(f"  command:    {shown(shlex.join(report['command']))}")
+    print(f"  from:       {shown(report['source'])}")
     for label, key, unit in [
         ("protocol", "protocol_version", ""),
         ("server", "server", ""),
@@ -479,12 +652,162 @@ def print_check(report: dict[str, Any]) -> None:
     ]:
         if report.get(key) is not None:
             value = ", ".join(report[key]) if key == "tools" else report[key]
-            print(f"  {label + ':':<11} {value}{unit}")
+            print(f"  {label + ':':<11} {shown(str(value))}{unit}")
     if not report["ok"]:
-        print(f"  problem:    {report['error']}")
-        if report.get("server_stderr"):
+        print(f"  problem:    {shown(report['error'])}")
+        if report.get("server_stderr", "").strip():
             print("  the server's stderr ended with:")
-            print("    " + report["server_stderr"].strip().replace("\n", "\n    "))
+            for line in report["server_stderr"].strip().splitlines():
+                print(f"    {shown(line)}")
+
+
+# hosts: the exact setup for each host, for this folder -------------------------------
+
+INSPECTOR = "@modelcontextprotocol/inspector@0.15.0"  # The newest that runs on Node.js 20.
+HOSTS = ("claude-desktop", "claude-code", "gemini", "codex", "opencode", "continue", "cursor", "vscode", "inspector")
+
+
+@dataclass(frozen=True)
+class HostSetup:
+    """How one host is told to start this server: a command to run, or text to merge into a file."""
+
+    key: str
+    host: str
+    how: str
+    then: str  # How to see it connected.
+    command: list[str] | None = None
+    file: Path | None = None
+    content: str | None = None
+
+
+def config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def vscode_user_folder() -> Path:
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Code" / "User"
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "Code" / "User"
+    return config_home() / "Code" / "User"
+
+
+def as_json(content: dict[str, Any]) -> str:
+    return json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+
+
+def merge_into(file: Path) -> str:
+    return f"Merge this into {file} (or create the file with it):"
+
+
+def host_setups(name: str) -> list[HostSetup]:
+    """Every host's setup, in the order of HOSTS, with uv's absolute path and this folder's already in it."""
+    entry = desktop_entry(uv_path(), str(PROJECT_DIR))
+    run = [entry["command"], *entry["args"]]
+    desktop, opencode, continue_, cursor, vscode = (
+        claude_folder() / "claude_desktop_config.json",
+        config_home() / "opencode" / "opencode.json",
+        Path.home() / ".continue" / "config.yaml",
+        Path.home() / ".cursor" / "mcp.json",
+        vscode_user_folder() / "mcp.json",
+    )
+    yaml_args = ", ".join(json.dumps(arg, ensure_ascii=False) for arg in entry["args"])  # JSON strings are YAML.
+    return [
+        HostSetup(
+            "claude-desktop",
+            "Claude Desktop",
+            f"`uv run heartbeat_setup.py install` merges this into {desktop}, keeping all else:",
+            "uv run heartbeat_setup.py check; then quit Claude Desktop fully and start it again",
+            file=desktop,
+            content=as_json({"mcpServers": {name: entry}}),
+        ),
+        HostSetup(
+            "claude-code",
+            "Claude Code",
+            "Run this once; the server is then there in every project:",
+            "claude mcp list",
+            command=["claude", "mcp", "add", "--scope", "user", name, "--", *run],
+        ),
+        HostSetup(
+            "gemini",
+            "Gemini CLI",
+            "Run this once (with no `--` before uv: Gemini CLI takes the rest as the command):",
+            "gemini mcp list, in a folder you trust (Gemini CLI starts no MCP server in an untrusted folder)",
+            command=["gemini", "mcp", "add", "--scope", "user", name, *run],
+        ),
+        HostSetup(
+            "codex",
+            "Codex",
+            "Run this once:",
+            "codex mcp list shows it enabled; /mcp in a Codex session shows it connected, with its tools",
+            command=["codex", "mcp", "add", name, "--", *run],
+        ),
+        HostSetup(
+            "opencode",
+            "opencode",
+            merge_into(opencode),
+            "opencode mcp list",
+            file=opencode,
+            content=as_json(
+                {"$schema": "https://opencode.ai/config.json", "mcp": {name: {"type": "local", "command": run}}}
+            ),
+        ),
+        HostSetup(
+            "continue",
+            "Continue",
+            f"Create {continue_} with this, or, if it exists, add the item to its mcpServers list:",
+            "cn (Continue's CLI); it stops with the reason if a server cannot start",
+            file=continue_,
+            content=f"name: {name} config\nversion: 1.0.0\nschema: v1\nmcpServers:\n  - name: {name}\n"
+            f"    command: {json.dumps(entry['command'], ensure_ascii=False)}\n    args: [{yaml_args}]\n",
+        ),
+        HostSetup(
+            "cursor",
+            "Cursor",
+            merge_into(cursor),
+            "Cursor Settings, MCP",
+            file=cursor,
+            content=as_json({"mcpServers": {name: entry}}),
+        ),
+        HostSetup(
+            "vscode",
+            "VS Code",
+            f"Merge this into {vscode}, the file MCP: Open User Configuration opens (or create it with this):",
+            "the command MCP: List Servers",
+            file=vscode,
+            content=as_json({"servers": {name: {"type": "stdio", **entry}}}),
+        ),
+        HostSetup(
+            "inspector",
+            "MCP Inspector",
+            "Run this to list the tools in the terminal (without --cli and --method, it opens a web page):",
+            "it prints the tools",
+            command=["npx", "-y", INSPECTOR, "--cli", *run, "--method", "tools/list"],
+        ),
+    ]
+
+
+def command_line(argv: list[str]) -> str:
+    """`argv` as this platform's shell reads it."""
+    return subprocess.list2cmdline(argv) if sys.platform == "win32" else shlex.join(argv)
+
+
+def print_hosts(name: str, wanted: list[str], as_json: bool) -> None:
+    """Print the setup of the hosts wanted (all, when none is named), for a person or as JSON."""
+    setups = [setup for setup in host_setups(name) if not wanted or setup.key in wanted]
+    if as_json:
+        fields = [{key: value for key, value in vars(setup).items() if value is not None} for setup in setups]
+        print(json.dumps(fields, indent=2, default=str))
+        return
+    for number, setup in enumerate(setups):
+        if number:
+            print()
+        print(f"## {setup.host} ({setup.key})")
+        print(setup.how)
+        print()
+        print(command_line(setup.command) if setup.command else setup.content, end="\n" if setup.command else "")
+        print()
+        print(f"To see it connected: {setup.then}")
 
 
 # The command line --------------------------------------------------------------
@@ -503,12 +826,32 @@ def timeout_seconds(text: str) -> float:
     return seconds
 
 
+SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def server_name(text: str) -> str:
+    """--name's value: what every host accepts as a server's name, and safe in a file name."""
+    if not SERVER_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"must be 1 to 64 letters, digits, '_' or '-', starting with a letter or digit, not {text!r}"
+        )
+    return text
+
+
+def host_key(text: str) -> str:
+    if text not in HOSTS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(HOSTS)}, not {text!r}")
+    return text
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="heartbeat_setup.py", description=f"Set {NAME} up in Claude Desktop, check it, or take it out."
+        prog="heartbeat_setup.py",
+        description=f"Set {NAME} up in Claude Desktop and other hosts, check it, or take it out.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall,hosts}")
     default_config = claude_folder() / "claude_desktop_config.json"
+    name_help = f"the server's name in the host's config (default: {NAME})"
     for command, summary in [
         ("check", "start the server as Claude Desktop would and call a tool once"),
         ("install", f"add or update {NAME} in Claude Desktop's config"),
@@ -516,27 +859,57 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ]:
         sub = commands.add_parser(command, help=summary, description=summary)
         sub.add_argument("--config", type=Path, default=default_config, help=f"config file (default: {default_config})")
-        sub.add_argument("--name", default=NAME, help=f"the entry's name under mcpServers (default: {NAME})")
+        sub.add_argument("--name", type=server_name, default=NAME, help=name_help)
         if command == "check":
             sub.add_argument("--json", action="store_true", help="print the report as JSON")
             sub.add_argument("--timeout", type=timeout_seconds, default=60.0, help="seconds to wait (default: 60)")
         else:
-            sub.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
+            sub.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    summary = "print the exact setup for each host (or those named), with this folder's paths"
+    hosts = commands.add_parser("hosts", help=summary, description=summary)
+    hosts.add_argument("host", nargs="*", type=host_key, metavar="HOST", help=f"any of: {', '.join(HOSTS)}")
+    hosts.add_argument("--name", type=server_name, default=NAME, help=name_help)
+    hosts.add_argument("--json", action="store_true", help="print the setups as JSON")
     return parser.parse_args(argv)
 
 
+def run(args: argparse.Namespace) -> int:
+    """Carry out the command; its exit code."""
+    if args.command == "check":
+        return run_check(args.config, args.name, args.timeout, args.json)
+    if args.command == "hosts":
+        print_hosts(args.name, args.host, args.json)
+    else:
+        (install if args.command == "install" else uninstall)(args.config, args.name, args.dry_run)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run a command; its output is written at the end, so that a closed or full stdout loses no work."""
     args = parse_args(argv)
+    output = io.StringIO()
+    problem = ""
     try:
-        if args.command == "check":
-            sys.exit(run_check(args.config, args.name, args.timeout, args.json))
-        action = install if args.command == "install" else uninstall
-        action(args.config, args.name, args.dry_run)
+        with redirect_stdout(output):
+            status = run(args)
     except SetupError as error:
-        unchanged = "" if args.command == "check" else " Nothing was written."
-        sys.exit(f"heartbeat_setup {args.command}: {error}{unchanged}")
+        unchanged = " Nothing was written." if args.command in ("install", "uninstall") else ""
+        status, problem = 1, f"heartbeat_setup {args.command}: {shown(str(error))}{unchanged}"
     except KeyboardInterrupt:
-        sys.exit(130)
+        status = 130
+    try:
+        sys.stdout.write(output.getvalue())
+        sys.stdout.flush()
+    except OSError as error:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Nothing more reaches it, not even at exit.
+        if not isinstance(error, BrokenPipeError):  # A reader that stopped reading (`| head`) wanted no more.
+            status = status or 1
+            problem = (
+                problem or f"heartbeat_setup {args.command}: finished, but stdout refused its report: {error.strerror}."
+            )
+    if problem:
+        print(problem, file=sys.stderr)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

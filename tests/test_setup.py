@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import errno
 import json
 import os
@@ -109,13 +110,31 @@ def test_install_with_another_name(config: Path) -> None:
     assert NAME not in servers
 
 
-def test_dry_run_prints_target_and_entry_and_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_shows_the_changes_as_a_diff_and_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = (config.read_bytes(), siblings(config))
     setup.install(config, NAME, dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
-    out = capsys.readouterr().out
-    assert out.startswith(f"Would write to {config}:\n")
-    assert json.loads(out.split(":\n", 1)[1]) == {NAME: expected_entry()}
+    shown = capsys.readouterr().out
+    setup.install(config, NAME, dry_run=False)
+    diff = difflib.unified_diff(
+        before[0].decode().splitlines(),
+        config.read_text(encoding="utf-8").splitlines(),
+        f"{config} (now)",
+        f"{config} (after)",
+        lineterm="",
+    )
+    assert shown == f'Would add "{NAME}" in {config}, keeping a backup of it; the changes:\n' + "\n".join(diff) + "\n"
+
+
+def test_dry_run_on_a_missing_file_shows_the_whole_file_it_would_create(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "Claude" / "claude_desktop_config.json"
+    setup.install(config, NAME, dry_run=True)
+    assert not config.parent.exists()
+    shown = capsys.readouterr().out
+    setup.install(config, NAME, dry_run=False)
+    assert shown == f'Would add "{NAME}" by creating {config} with:\n' + config.read_text(encoding="utf-8")
 
 
 def test_install_creates_the_file_and_its_folder(tmp_path: Path) -> None:
@@ -239,14 +258,26 @@ def test_uninstall_dry_run_and_an_absent_file_write_nothing(
 ) -> None:
     setup.install(config, NAME, dry_run=False)
     before = (config.read_bytes(), siblings(config))
+    capsys.readouterr()
     setup.uninstall(config, NAME, dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
     absent = tmp_path / "absent" / "claude_desktop_config.json"
     setup.uninstall(absent, NAME, dry_run=False)
     assert not absent.parent.exists()
     out = capsys.readouterr().out
-    assert f'Would remove "{NAME}" from {config}.' in out
-    assert f'"{NAME}" is not in {absent}; nothing was written.' in out
+    assert out.startswith(f'Would remove "{NAME}" in {config}, keeping a backup of it; the changes:\n')
+    assert f'-    "{NAME}": {{' in out
+    assert out.endswith(f'"{NAME}" is not in {absent}; nothing was written.\n')
+
+
+def test_uninstall_says_to_restart_and_nothing_of_a_log(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    setup.install(config, NAME, dry_run=False)
+    capsys.readouterr()
+    setup.uninstall(config, NAME, dry_run=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f'Removed "{NAME}" from {config}.'
+    assert lines[-1] == "Fully quit Claude Desktop (not just its window) and start it again to load the change."
+    assert "log" not in " ".join(lines)
 
 
 # Never lose or corrupt a byte ----------------------------------------------------
@@ -292,15 +323,13 @@ def test_a_write_by_another_program_during_install_is_kept(config: Path, monkeyp
 UNWRITABLE_JSON = [
     ('{"mcpServers": {}, "x": NaN}', "is not valid JSON that can be kept exactly (NaN is not a JSON value)"),
     ('{"mcpServers": {}, "x": -Infinity}', "is not valid JSON that can be kept exactly (-Infinity is not"),
-    ('{"mcpServers": {}, "x": 1e400}', "holds a number too large to write back exactly (like 1e400)"),
-    ('{"mcpServers": {}, "x": ' + "9" * 5000 + "}", "is not valid JSON that can be kept exactly (Exceeds the limit"),
     ('{"mcpServers": {}, "x": "\\ud800"}', "holds text that is not valid Unicode (a lone surrogate escape)"),
     ('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}", "is nested too deeply to edit safely"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("content", "problem"), UNWRITABLE_JSON, ids=["nan", "infinity", "1e400", "long-int", "surrogate", "deep"]
+    ("content", "problem"), UNWRITABLE_JSON, ids=["nan", "infinity", "surrogate", "deep"]
 )
 def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: str, problem: str) -> None:
     config.write_text(content, encoding="utf-8")
@@ -313,7 +342,7 @@ def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: 
 
 
 def test_the_cli_refuses_in_one_line_without_a_traceback(config: Path) -> None:
-    content, problem = UNWRITABLE_JSON[2]
+    content, problem = UNWRITABLE_JSON[0]
     config.write_text(content, encoding="utf-8")
     done = run_script("heartbeat_setup.py", "install", "--config", str(config))
     assert done.returncode == 1
@@ -404,15 +433,14 @@ def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
 
 
 def check(config: Path, seconds: float = REPLY_TIMEOUT) -> dict[str, Any]:
-    with (config.parent / "server-stderr.log").open("w+", encoding="utf-8") as server_log:
-        return anyio.run(setup.check, config, NAME, seconds, server_log)
+    return anyio.run(setup.check, config, NAME, seconds)
 
 
 def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
     report = check(tmp_path / "absent.json")
     assert report["ok"] is True, report
     assert report["command"] == [expected_entry()["command"], *expected_entry()["args"]]
-    assert report["source"] == "the entry install would write"
+    assert report["source"] == f"the entry install would write: {tmp_path / 'absent.json'} does not exist"
     assert report["protocol_version"] == "2025-11-25"
     assert report["server"] == f"{NAME} {VERSION}"
     assert report["tools"] == [tool.name for tool in TOOLS]
