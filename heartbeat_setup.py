@@ -657,7 +657,7 @@ def print_check(report: dict[str, Any]) -> None:
         print(f"  problem:    {shown(report['error'])}")
         if report.get("server_stderr", "").strip():
             print("  the server's stderr ended with:")
-            for line in report["server_stderr"].strip().splitlines():
+            for line in report["server_stderr"].strip().replace("\r\n", "\n").split("\n"):  # Windows: CR LF.
                 print(f"    {shown(line)}")
 
 

@@ -6,6 +6,7 @@ import difflib
 import errno
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -110,7 +111,9 @@ def test_install_with_another_name(config: Path) -> None:
     assert NAME not in servers
 
 
-def test_dry_run_shows_the_changes_as_a_diff_and_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_shows_the_changes_as_a_diff_and_writes_nothing(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = (config.read_bytes(), siblings(config))
     setup.install(config, NAME, dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
@@ -328,9 +331,7 @@ UNWRITABLE_JSON = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("content", "problem"), UNWRITABLE_JSON, ids=["nan", "infinity", "surrogate", "deep"]
-)
+@pytest.mark.parametrize(("content", "problem"), UNWRITABLE_JSON, ids=["nan", "infinity", "surrogate", "deep"])
 def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: str, problem: str) -> None:
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), siblings(config))
@@ -562,3 +563,243 @@ def test_install_check_and_uninstall_from_the_cli(config: Path) -> None:
     assert outputs[1].startswith(f"{NAME} check: OK\n")
     assert f"  from:       {config}\n" in outputs[1]
     assert json.loads(config.read_text(encoding="utf-8")) == OTHER_CONFIG
+
+
+# Nothing lost, nothing misleading --------------------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_uv_is_written_as_path_finds_it_not_as_its_symlink_target(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Homebrew's bin/uv points into Cellar/uv/<version>, which the next `brew upgrade uv` deletes."""
+    versioned = tmp_path / "Cellar" / "uv" / "0.9.1" / "bin" / "uv"
+    versioned.parent.mkdir(parents=True)
+    versioned.write_text("#!/bin/sh\n", encoding="utf-8")
+    versioned.chmod(0o755)
+    stable = tmp_path / "bin" / "uv"
+    stable.parent.mkdir()
+    stable.symlink_to(versioned)
+    monkeypatch.setenv("PATH", str(stable.parent))
+    monkeypatch.setenv("UV", str(versioned))  # What `uv run` sets: the resolved binary.
+    setup.install(config, NAME, dry_run=False)
+    assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]["command"] == str(stable)
+
+
+def test_uv_from_the_uv_variable_is_the_fallback_when_path_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("UV", str(tmp_path / "uv"))
+    assert setup.uv_path() == str(tmp_path / "uv")
+
+
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [
+        ('{"mcpServers": {"mine": {}}, "mcpServers": {"other": {}}, "theme": "dark"}', "mcpServers"),
+        ('{"theme": "dark", "theme": "light"}', "theme"),
+        ('{"mcpServers": {"files": {"command": "npx", "env": {"A": "1", "A": "2"}}}}', "A"),
+    ],
+    ids=["servers", "top-level", "nested"],
+)
+def test_a_key_written_twice_is_refused_not_dropped(config: Path, content: str, key: str) -> None:
+    config.write_text(content, encoding="utf-8")
+    before = (config.read_bytes(), siblings(config))
+    for action in (setup.install, setup.uninstall):
+        with pytest.raises(setup.SetupError) as refused:
+            action(config, NAME, dry_run=False)
+        assert str(refused.value) == (
+            f'{config} has the key "{key}" twice in one object. '
+            "A program reading it keeps only one of the two; delete the one you do not want."
+        )
+    assert (config.read_bytes(), siblings(config)) == before
+
+
+NUMBERS = ["2.50", "1e5", "1E+400", "-0", "-0.0", "0.1000000000000000055511151231257827", "9" * 5000]
+
+
+def test_every_number_keeps_its_spelling(config: Path) -> None:
+    numbers = ",\n    ".join(NUMBERS)
+    config.write_text(f'{{\n  "mcpServers": {{}},\n  "sizes": [\n    {numbers}\n  ]\n}}\n', encoding="utf-8")
+    before = config.read_bytes()
+    setup.install(config, NAME, dry_run=False)
+    installed = config.read_text(encoding="utf-8")
+    assert all(re.search(rf"^    {re.escape(number)},?$", installed, re.MULTILINE) for number in NUMBERS)
+    setup.uninstall(config, NAME, dry_run=False)
+    assert config.read_bytes() == before
+
+
+def test_the_only_changes_to_other_content_are_layout_and_escapes(config: Path) -> None:
+    """What README says changes: the indent, and a string's escapes written as the characters they stand for."""
+    config.write_text('{"theme":"caf\\u00e9 \\/ \\t", "n": [1.50]}', encoding="utf-8")
+    setup.install(config, NAME, dry_run=False)
+    written = config.read_text(encoding="utf-8")
+    assert written.startswith('{\n  "theme": "café / \\t",\n  "n": [\n    1.50\n  ],\n  "mcpServers": {\n')
+
+
+STALE = {"type": "sse", "url": "http://127.0.0.1:9/sse", "disabled": True}
+
+
+def test_install_takes_out_the_keys_that_would_keep_the_entry_from_starting(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = {**expected_entry(), **STALE, "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
+    config.write_text(json.dumps({"mcpServers": {NAME: old}}), encoding="utf-8")
+    setup.install(config, NAME, dry_run=False)
+    entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
+    assert entry == {**expected_entry(), "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
+    assert capsys.readouterr().out.startswith(
+        f'Updated "{NAME}" in {config}. It takes out "type": "sse", "url": "http://127.0.0.1:9/sse", '
+        '"disabled": true, which would keep it from starting.\n'
+    )
+
+
+def test_an_entry_marked_stdio_and_enabled_is_up_to_date(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(
+        json.dumps({"mcpServers": {NAME: {"type": "stdio", **expected_entry(), "disabled": False}}}), encoding="utf-8"
+    )
+    setup.install(config, NAME, dry_run=False)
+    assert capsys.readouterr().out == f'"{NAME}" in {config} is already up to date; nothing was written.\n'
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("type", '"type": "sse"'), ("url", '"url": "http://127.0.0.1:9/sse"'), ("disabled", '"disabled": true')],
+)
+def test_check_refuses_an_entry_with_a_key_that_keeps_it_from_starting(config: Path, key: str, shown: str) -> None:
+    entry_in(config, {**expected_entry(), key: STALE[key]})
+    with pytest.raises(setup.SetupError) as refused:
+        anyio.run(setup.check, config, NAME, REPLY_TIMEOUT)
+    assert str(refused.value) == (
+        f'the entry "{NAME}" in {config} has {shown}: Claude Desktop would not start it as written. '
+        "Run install to update it."
+    )
+
+
+@pytest.mark.parametrize("command", ["uv", "uv.exe", "bin/uv"])
+def test_check_fails_a_command_that_only_the_shell_s_path_finds(config: Path, command: str) -> None:
+    entry_in(config, {**expected_entry(), "command": command})
+    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f'heartbeat_setup check: the entry "{NAME}" in {config} starts "{command}", not an absolute path: '
+        "Claude Desktop does not see your shell's PATH, so it may not find the program. Run install to update it.\n"
+    )
+
+
+def test_check_after_uninstall_says_the_entry_is_gone(config: Path) -> None:
+    setup.install(config, NAME, dry_run=False)
+    setup.uninstall(config, NAME, dry_run=False)
+    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f'  from:       the entry install would write: {config} has no "{NAME}" entry\n' in done.stdout
+
+
+# A fake server that answers the handshake with control characters in its name, says more on stderr, then dies.
+FORGER = """
+import json, sys
+request = json.loads(sys.stdin.readline())
+name = "\\x1b]0;owned\\x07\\x1b[2J"
+result = {"protocolVersion": "2025-11-25", "capabilities": {}, "serverInfo": {"name": name, "version": "\\x9b1m"}}
+print(json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result}), flush=True)
+sys.stdin.readline()
+sys.stderr.write("fine\\r%s check: OK\\x1b[A\\u202e\\n" % sys.argv[1])
+"""
+
+
+def test_check_shows_control_characters_escaped_and_cannot_be_forged(config: Path) -> None:
+    entry_in(config, {"command": sys.executable, "args": ["-c", FORGER, NAME]})
+    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    assert done.returncode == 1
+    assert not setup.UNSHOWABLE.search(done.stdout.replace("\n", ""))
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"{NAME} check: FAILED"
+    assert [line for line in lines if line.startswith(f"{NAME} check")] == [lines[0]]
+    assert "  server:     \\x1b]0;owned\\x07\\x1b[2J \\x9b1m" in lines
+    assert f"    fine\\r{NAME} check: OK\\x1b[A\\u202e" in lines
+    as_json = run_script("heartbeat_setup.py", "check", "--config", str(config), "--json")
+    assert as_json.stdout.isascii()
+    assert json.loads(as_json.stdout)["server"] == "\x1b]0;owned\x07\x1b[2J \x9b1m"
+
+
+def test_check_keeps_only_the_end_of_a_flood_on_stderr(config: Path) -> None:
+    flood = "import sys; [sys.stderr.write('x' * 1023 + '\\n') for _ in range(64 * 1024)]; sys.stderr.write('last')"
+    entry_in(config, {"command": sys.executable, "args": ["-c", flood]})  # 64 MiB, then it exits.
+    report = check(config)
+    assert report["ok"] is False
+    assert len(report["server_stderr"]) == setup.StderrTail.TAIL_BYTES
+    assert report["server_stderr"].endswith("x\nlast")
+
+
+def install_with_stdout(config: Path, stdout: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "heartbeat_setup.py", "install", "--config", str(config)],
+        cwd=PROJECT_DIR,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(config: Path) -> None:
+    """`install | head -0`: the config is written, and the closed pipe is no failure."""
+    run = install_with_stdout(config, subprocess.PIPE)
+    assert run.stdout
+    run.stdout.close()
+    _, stderr = run.communicate(timeout=REPLY_TIMEOUT)
+    assert (run.returncode, stderr) == (0, b"")
+    assert NAME in json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="/dev/full is Linux's")
+def test_a_full_stdout_is_one_line_saying_the_work_was_done(config: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        run = install_with_stdout(config, full)
+        _, stderr = run.communicate(timeout=REPLY_TIMEOUT)
+    assert run.returncode == 1
+    assert (
+        stderr.decode()
+        == "heartbeat_setup install: finished, but stdout refused its report: No space left on device.\n"
+    )
+    assert NAME in json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
+
+
+def test_only_the_newest_backups_are_kept(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before_uninstall = b""
+    for _ in range(10):
+        setup.install(config, NAME, dry_run=False)
+        before_uninstall = config.read_bytes()
+        setup.uninstall(config, NAME, dry_run=False)
+    backups = sorted(config.parent.glob("claude_desktop_config.json.*.bak"))
+    assert len(backups) == setup.KEEP_BACKUPS
+    assert backups[-1].read_bytes() == before_uninstall
+    assert f"(the newest {setup.KEEP_BACKUPS} backups are kept)" in capsys.readouterr().out
+
+
+def test_backups_are_told_apart_from_other_files_by_their_exact_name(config: Path) -> None:
+    mine = [config.with_name(f"{config.name}.{suffix}") for suffix in ("bak", "old.bak", "20200101-000000.bak")]
+    for path in mine:
+        path.write_text("{}", encoding="utf-8")
+    for _ in range(setup.KEEP_BACKUPS + 2):
+        setup.install(config, NAME, dry_run=False)
+        setup.uninstall(config, NAME, dry_run=False)
+    assert all(path.exists() for path in mine)
+
+
+@pytest.mark.parametrize(
+    "name", ["", "../../etc/x", "a/b", "a\\b", "two\nlines", "\x1b[2J", "a b", "-dash", "é", "x" * 65]
+)
+@pytest.mark.parametrize("command", ["install", "uninstall", "check", "hosts"])
+def test_a_name_no_host_would_take_is_refused(command: str, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        setup.parse_args([command, f"--name={name}"])
+    assert refused.value.code == 2
+    assert (
+        "argument --name: must be 1 to 64 letters, digits, '_' or '-', starting with a letter or digit, "
+        f"not {name!r}" in capsys.readouterr().err
+    )
+
+
+def test_a_name_every_host_takes_is_accepted() -> None:
+    assert setup.parse_args(["install", "--name", "My_server-2"]).name == "My_server-2"
