@@ -238,6 +238,7 @@ def stdio_server() -> Iterator[StdioServer]:
 BUNDLE_DIR = PROJECT_DIR / "bundle"
 NPM_HINT = (
     "the npm test kits are not installed; to run these tests: npm ci --prefix tests/interop && npm ci --prefix bundle"
+    " && npm ci --prefix tests/hosts"
 )
 
 

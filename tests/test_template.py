@@ -19,7 +19,7 @@ from tests.conftest import PROJECT_DIR, TEMPLATE_HINT, skip_or_fail, uv
 
 CHANGE = PROJECT_DIR / "tests" / "make_it_your_own"
 LEFT_OUT = (".venv", ".git", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "*.mcpb")
-KITS = ("tests/interop/node_modules", "bundle/node_modules")
+KITS = ("tests/interop/node_modules", "bundle/node_modules", "tests/hosts/node_modules")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         skip_or_fail(TEMPLATE_HINT)
     copied = tmp_path_factory.mktemp("template") / "dice"
     shutil.copytree(PROJECT_DIR, copied, ignore=shutil.ignore_patterns(*LEFT_OUT))
-    for kit in KITS:  # The npm kits as they are, so the copy runs its interop and bundle tests too.
+    for kit in KITS:  # The npm kits as they are, so the copy runs its interop, bundle and hosts tests too.
         if (PROJECT_DIR / kit).is_dir():
             (copied / kit).symlink_to(PROJECT_DIR / kit)
     rename(copied)
