@@ -627,13 +627,15 @@ def run_check(config_path: Path, name: str, seconds: float, as_json: bool) -> in
     return 0 if report["ok"] else 1
 
 
-UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-"""Characters a terminal acts on instead of showing (ESC, BEL, CR, C1), and the ones that reorder text."""
+TERMINAL_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+"""Characters a terminal acts on instead of showing (ESC, BEL, CR, C1), and those that reorder text."""
+UNSHOWABLE = re.compile(f"[{TERMINAL_CONTROLS}]")  # In all that this program prints.
+UNSHOWABLE_ON_A_LINE = re.compile(f"[{TERMINAL_CONTROLS}\t\n]")  # In one field of a report.
 
 
-def shown(text: str) -> str:
-    """`text` safe to print on one line: each control character is written as its escape, like \\x1b."""
-    return UNSHOWABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+def shown(text: str, unshowable: re.Pattern[str] = UNSHOWABLE_ON_A_LINE) -> str:
+    """`text` safe to print: each control character is written as its escape, like \\x1b."""
+    return unshowable.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def print_check(report: dict[str, Any]) -> None:
@@ -898,7 +900,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         status = 130
     try:
-        sys.stdout.write(output.getvalue())
+        sys.stdout.write(shown(output.getvalue(), UNSHOWABLE))  # Config text and paths are shown, never obeyed.
         sys.stdout.flush()
     except OSError as error:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Nothing more reaches it, not even at exit.

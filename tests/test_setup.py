@@ -803,3 +803,12 @@ def test_a_name_no_host_would_take_is_refused(command: str, name: str, capsys: p
 
 def test_a_name_every_host_takes_is_accepted() -> None:
     assert setup.parse_args(["install", "--name", "My_server-2"]).name == "My_server-2"
+
+
+def test_nothing_it_prints_reaches_the_terminal_raw(config: Path) -> None:
+    """A config's text and a path are shown, not obeyed: C1 and DEL are valid raw in a JSON string."""
+    config.write_text('{"theme": "\u009b2J\u007f\u202e", "mcpServers": {}}', encoding="utf-8")
+    done = run_script("heartbeat_setup.py", "install", "--dry-run", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert '+  "theme": "\\x9b2J\\x7f\\u202e",' in done.stdout.splitlines()
+    assert not setup.UNSHOWABLE.search(done.stdout)
