@@ -320,12 +320,16 @@ STALE_KEYS = {"type": "stdio", "url": None, "disabled": False}
 """Keys that stop a host from starting an entry as a local command, with the one harmless value of each."""
 
 
+def is_stale(key: str, value: object) -> bool:
+    return key in STALE_KEYS and value != STALE_KEYS[key]
+
+
 def stale_keys(entry: dict[str, Any]) -> list[str]:
     """The entry's keys, as written, that would keep it from running: leftovers of a remote server, or a switch."""
     return [
         f"{json.dumps(key)}: {to_json(value)}" if not isinstance(value, dict | list) else json.dumps(key)
         for key, value in entry.items()
-        if key in STALE_KEYS and value != STALE_KEYS[key]
+        if is_stale(key, value)
     ]
 
 
@@ -341,7 +345,7 @@ def install(config_path: Path, name: str, dry_run: bool) -> None:
         removed[:] = stale_keys(current)
         if not removed and all(current.get(key) == value for key, value in entry.items()):
             return None
-        kept = {key: value for key, value in current.items() if key not in STALE_KEYS or value == STALE_KEYS[key]}
+        kept = {key: value for key, value in current.items() if not is_stale(key, value)}
         servers[name] = {**kept, **entry}
         return "Updated" if found is not None else "Added"
 
