@@ -267,6 +267,8 @@ def test_continue_loads_the_server_and_its_tools(home: dict[str, str], refused_p
 def test_the_inspector_command_runs_as_printed_and_lists_the_tools(home: dict[str, str]) -> None:
     """From the kit's folder, `npx -y` finds the pinned Inspector and needs no network."""
     command = printed_setup("inspector", home)["command"]
+    pinned = json.loads((HOSTS_DIR / "package.json").read_text(encoding="utf-8"))["dependencies"]
+    assert command[:3] == ["npx", "-y", f"@modelcontextprotocol/inspector@{pinned['@modelcontextprotocol/inspector']}"]
     done = run(command, {**home, "npm_config_offline": "true"}, cwd=HOSTS_DIR)
     assert done.returncode == 0, done.stderr
     assert [tool["name"] for tool in json.loads(done.stdout)["tools"]] == TOOL_NAMES
