@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
-from contextlib import asynccontextmanager, contextmanager, redirect_stdout
+from contextlib import asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -764,7 +764,7 @@ def host_setups(name: str) -> list[HostSetup]:
             f"Create {continue_} with this, or, if it exists, add the item to its mcpServers list:",
             "cn (Continue's CLI); it stops with the reason if a server cannot start",
             file=continue_,
-            content=f"name: {name} config\nversion: 1.0.0\nschema: v1\nmcpServers:\n  - name: {name}\n"
+            content=f"name: {name} config\nversion: 1.0.0\nschema: v1\nmcpServers:\n  - name: {json.dumps(name)}\n"
             f"    command: {json.dumps(entry['command'], ensure_ascii=False)}\n    args: [{yaml_args}]\n",
         ),
         HostSetup(
@@ -914,7 +914,8 @@ def main(argv: list[str] | None = None) -> None:
                 problem or f"heartbeat_setup {args.command}: finished, but stdout refused its report: {error.strerror}."
             )
     if problem:
-        print(problem, file=sys.stderr)
+        with suppress(OSError):  # A stderr that cannot take it either: the exit code still tells.
+            print(problem, file=sys.stderr)
     sys.exit(status)
 
 
