@@ -300,6 +300,8 @@ def edit_config(config_path: Path, change: Change, dry_run: bool) -> Edit:
                 if (done := change(config)) is None:
                     return Edit(target, None)
                 data = serialize_config(target, config)
+                if before and b"\r\n" in before:  # Windows line ends stay; JSON text holds no raw newline.
+                    data = data.replace(b"\n", b"\r\n")
                 if dry_run:
                     return Edit(target, done, before, data)
                 if not folder_exists:  # Create it, then edit again under its lock.

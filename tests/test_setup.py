@@ -812,3 +812,11 @@ def test_nothing_it_prints_reaches_the_terminal_raw(config: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert '+  "theme": "\\x9b2J\\x7f\\u202e",' in done.stdout.splitlines()
     assert not setup.UNSHOWABLE.search(done.stdout)
+
+
+def test_windows_line_ends_stay_windows_line_ends(config: Path) -> None:
+    config.write_bytes(json.dumps(OTHER_CONFIG, indent=2).replace("\n", "\r\n").encode())
+    setup.install(config, NAME, dry_run=False)
+    written = config.read_bytes()
+    assert written.count(b"\n") == written.count(b"\r\n") > 10
+    assert json.loads(written)["theme"] == "dark"
