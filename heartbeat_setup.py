@@ -413,6 +413,9 @@ def report_written(edit: Edit) -> None:
 # check: start it as Claude Desktop would ---------------------------------------
 
 
+REINSTALL = "Run install to update it."
+
+
 def configured_entry(config_path: Path, name: str) -> tuple[dict[str, Any], str]:
     """The entry Claude Desktop would run for `name` and where it comes from; refuses one it would not run."""
     before, config = read_config(config_path)
@@ -440,9 +443,6 @@ def configured_entry(config_path: Path, name: str) -> tuple[dict[str, Any], str]
             f"does not see your shell's PATH, so it may not find the program. {REINSTALL}"
         )
     return entry, str(config_path)
-
-
-REINSTALL = "Run install to update it."
 
 
 class StderrTail:
