@@ -100,10 +100,11 @@ def kit() -> Path:
 
 @pytest.fixture
 def home(tmp_path: Path, kit: Path) -> dict[str, str]:
-    """The environment of a new user: an empty HOME, the hosts on PATH, and no host's updates or telemetry."""
+    """A new user's environment: an empty HOME, the hosts on PATH, no API key, no host's updates or telemetry."""
     folder = tmp_path / "home"
     folder.mkdir()
-    keep = {key: value for key, value in os.environ.items() if not key.startswith(("XDG_", "CLAUDE", "GEMINI"))}
+    theirs = ("XDG_", "CLAUDE", "ANTHROPIC_", "GEMINI", "GOOGLE_", "OPENAI_", "CODEX_", "OPENCODE", "CONTINUE")
+    keep = {key: value for key, value in os.environ.items() if not key.startswith(theirs) and "API_KEY" not in key}
     return {
         **keep,
         "HOME": str(folder),
