@@ -523,6 +523,7 @@ async def check(config_path: Path, name: str, seconds: float) -> dict[str, Any]:
 
 
 async def start_and_call(config_path: Path, name: str, seconds: float, server_log: TextIO) -> dict[str, Any]:
+    """The check itself, with the server's stderr going to `server_log`."""
     entry, source = configured_entry(config_path, name)
     command: list[str] = [entry["command"], *entry.get("args", [])]
     report: dict[str, Any] = {"ok": False, "command": command, "source": source}
@@ -813,7 +814,7 @@ def print_hosts(name: str, wanted: list[str], as_json: bool) -> None:
         print(f"## {setup.host} ({setup.key})")
         print(setup.how)
         print()
-        print(command_line(setup.command) if setup.command else setup.content, end="\n" if setup.command else "")
+        print(command_line(setup.command) + "\n" if setup.command else setup.content, end="")
         print()
         print(f"To see it connected: {setup.then}")
 

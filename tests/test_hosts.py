@@ -126,16 +126,16 @@ def printed_setup(host: str, env: dict[str, str]) -> dict[str, Any]:
 
 def set_up(host: str, env: dict[str, str]) -> dict[str, Any]:
     """Configure `host` in this HOME exactly as `hosts` prints it: run its command, or write its file."""
-    printed = printed_setup(host, env)
-    if "command" in printed:
-        done = run(printed["command"], env)
+    given = printed_setup(host, env)
+    if "command" in given:
+        done = run(given["command"], env)
         assert done.returncode == 0, done.stdout + done.stderr
     else:
-        file = Path(printed["file"])
+        file = Path(given["file"])
         assert file.is_relative_to(env["HOME"])
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(printed["content"], encoding="utf-8")
-    return printed
+        file.write_text(given["content"], encoding="utf-8")
+    return given
 
 
 def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -252,12 +252,12 @@ def test_opencode_connects(home: dict[str, str]) -> None:
 
 
 def test_continue_loads_the_server_and_its_tools(home: dict[str, str], refused_port: int) -> None:
-    printed = set_up("continue", home)
+    given = set_up("continue", home)
     model = (
         "models:\n  - name: none\n    provider: openai\n    model: none\n"
         f"    apiBase: http://127.0.0.1:{refused_port}/v1\n    apiKey: none\n"
     )
-    Path(printed["file"]).write_text(printed["content"] + model, encoding="utf-8")
+    Path(given["file"]).write_text(given["content"] + model, encoding="utf-8")
     done = run(["cn", "-p", "hi", "--verbose"], home)
     assert json.loads(done.stderr.splitlines()[-1])["message"] == "Connection error."  # The model, not the server.
     log = (Path(home["HOME"]) / ".continue" / "logs" / "cn.log").read_text(encoding="utf-8")
