@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,21 +60,81 @@ class SetupError(Exception):
 
 # Where Claude Desktop keeps things --------------------------------------------
 
-
-def claude_folder() -> Path:
-    """Where Claude Desktop keeps its config on this OS."""
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Claude"
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "Claude"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "Claude"
+CONFIG_NAME = "claude_desktop_config.json"
 
 
-def claude_logs() -> Path:
-    """Where Claude Desktop writes each server's log (mcp-server-<name>.log)."""
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Logs" / "Claude"
-    return claude_folder() / "logs"
+@dataclass(frozen=True)
+class DesktopInstall:
+    """A Claude Desktop install: what it is, the config file it reads, and where it logs."""
+
+    kind: str  # "Claude Desktop, Windows, packaged app"
+    config: Path
+    logs: Path | None
+    ignored: Path | None = None  # A config file that exists but that this install does not read.
+    named: bool = False  # The config is the one --config named.
+
+    def log_file(self, name: str) -> str:
+        if self.logs is None:
+            return f"mcp-server-{name}.log, in the log folder of the app that reads the config"
+        return str(self.logs / f"mcp-server-{name}.log")
+
+
+def find_claude_desktop(platform: str, environ: Mapping[str, str], home: Path) -> DesktopInstall:
+    """The Claude Desktop install on this machine; `platform` is a `sys.platform` value."""
+    if platform == "darwin":
+        support = home / "Library" / "Application Support" / "Claude"
+        return DesktopInstall("Claude Desktop, macOS", support / CONFIG_NAME, home / "Library" / "Logs" / "Claude")
+    if platform == "win32":
+        return find_claude_on_windows(environ, home)
+    folder = Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "Claude"
+    return DesktopInstall("Claude Desktop, Linux", folder / CONFIG_NAME, folder / "logs")
+
+
+def find_claude_on_windows(environ: Mapping[str, str], home: Path) -> DesktopInstall:
+    """The packaged app (MSIX, since 2026-02) where one has been started, else the classic install.
+
+    The packaged app reads its config under its package's LocalCache, not %APPDATA%\\Claude.
+    """
+    local = Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    classic = Path(environ.get("APPDATA") or home / "AppData" / "Roaming") / "Claude" / CONFIG_NAME
+    packages_folder = local / "Packages"
+    packages = (
+        sorted(found for found in packages_folder.glob("Claude_*") if (found / "LocalCache" / "Roaming").is_dir())
+        if packages_folder.is_dir()
+        else []
+    )
+    if not packages:
+        return DesktopInstall("Claude Desktop, Windows, classic install", classic, classic.parent / "logs")
+    configs = {package: package / "LocalCache" / "Roaming" / "Claude" / CONFIG_NAME for package in packages}
+    configured = [package for package, config in configs.items() if config.is_file()]
+    if len(packages) > 1 and len(configured) != 1:
+        listed = "; ".join(str(configs[package]) for package in packages)
+        raise SetupError(
+            f"found {len(packages)} packaged Claude Desktop apps and cannot tell which one you use: {listed}. "
+            "Name its config with --config."
+        )
+    package = configured[0] if configured else packages[0]
+    old_logs = configs[package].parent / "logs"
+    logs = old_logs if old_logs.is_dir() and not (local / "Claude" / "Logs").is_dir() else local / "Claude" / "Logs"
+    ignored = classic if classic.is_file() else None
+    return DesktopInstall(f"Claude Desktop, Windows, packaged app ({package.name})", configs[package], logs, ignored)
+
+
+def claude_desktop(config: Path | None, platform: str = sys.platform) -> DesktopInstall:
+    """The install to work on: the one found here, or the file named with --config, which always wins."""
+    if config is None:
+        return find_claude_desktop(platform, os.environ, Path.home())
+    try:
+        found = find_claude_desktop(platform, os.environ, Path.home())
+    except SetupError:  # Several packaged apps: which one reads this config is not known.
+        return DesktopInstall("Claude Desktop, Windows, packaged app", config, None, named=True)
+    if same_path(found.config, config):
+        return found
+    return DesktopInstall(found.kind, config, found.logs, named=True)
+
+
+def same_path(one: Path, other: Path) -> bool:
+    return os.path.normcase(os.path.abspath(one)) == os.path.normcase(os.path.abspath(other))
 
 
 def uv_path() -> str:
@@ -335,8 +395,8 @@ def stale_keys(entry: dict[str, Any]) -> list[str]:
     ]
 
 
-def install(config_path: Path, name: str, dry_run: bool) -> None:
-    """Add or update this server's entry in Claude Desktop's config."""
+def install(app: DesktopInstall, name: str, dry_run: bool) -> None:
+    """Add or update this server's entry in the config that Claude Desktop reads."""
     entry = desktop_entry(uv_path(), str(PROJECT_DIR))
     removed: list[str] = []
 
@@ -351,7 +411,11 @@ def install(config_path: Path, name: str, dry_run: bool) -> None:
         servers[name] = {**kept, **entry}
         return "Updated" if found is not None else "Added"
 
-    edit = edit_config(config_path, add, dry_run)
+    edit = edit_config(app.config, add, dry_run)
+    if not app.named:
+        print(f"Claude Desktop here: {app.kind}; it reads {app.config}")
+    if app.ignored:
+        print(f"Not read by this app, so left as it is: {app.ignored}")
     if edit.done is None:
         print(f'"{name}" in {edit.target} is already up to date; nothing was written.')
         return
@@ -363,11 +427,11 @@ def install(config_path: Path, name: str, dry_run: bool) -> None:
         return
     print(f'{edit.done} "{name}" in {edit.target}.{took_out}')
     report_written(edit)
-    print(f"Its log: {claude_logs() / f'mcp-server-{name}.log'}")
+    print(f"Its log: {app.log_file(name)}")
 
 
-def uninstall(config_path: Path, name: str, dry_run: bool) -> None:
-    """Remove this server's entry from Claude Desktop's config; everything else stays as it was."""
+def uninstall(app: DesktopInstall, name: str, dry_run: bool) -> None:
+    """Remove this server's entry from the config Claude Desktop reads; everything else stays as it was."""
 
     def remove(config: dict[str, Any]) -> str | None:
         servers: dict[str, Any] = config.get("mcpServers", {})
@@ -376,7 +440,7 @@ def uninstall(config_path: Path, name: str, dry_run: bool) -> None:
         del servers[name]
         return "Removed"
 
-    edit = edit_config(config_path, remove, dry_run)
+    edit = edit_config(app.config, remove, dry_run)
     if edit.done is None:
         print(f'"{name}" is not in {edit.target}; nothing was written.')
     elif dry_run:
@@ -416,11 +480,17 @@ def report_written(edit: Edit) -> None:
 REINSTALL = "Run install to update it."
 
 
-def configured_entry(config_path: Path, name: str) -> tuple[dict[str, Any], str]:
+def configured_entry(app: DesktopInstall, name: str) -> tuple[dict[str, Any], str]:
     """The entry Claude Desktop would run for `name` and where it comes from; refuses one it would not run."""
+    config_path = app.config
     before, config = read_config(config_path)
     servers: dict[str, Any] = config.get("mcpServers", {})
     if name not in servers:
+        if app.ignored and name in read_config(app.ignored)[1].get("mcpServers", {}):
+            raise SetupError(
+                f'the entry "{name}" is in {app.ignored}, which this app ({app.kind}) never reads; '
+                f"it reads {config_path}. {REINSTALL}"
+            )
         absent = "does not exist" if before is None else f'has no "{name}" entry'
         return desktop_entry(uv_path(), str(PROJECT_DIR)), f"the entry install would write: {config_path} {absent}"
     entry: Any = servers[name]
@@ -506,7 +576,7 @@ async def watched_stdio(
         yield WatchedStdout(stdout), stdin
 
 
-async def check(config_path: Path, name: str, seconds: float) -> dict[str, Any]:
+async def check(app: DesktopInstall, name: str, seconds: float) -> dict[str, Any]:
     """Start the server as Claude Desktop would, list its tools, make one call, and report what happened.
 
     The call is to a read-only tool whose arguments `check` can fill in from its schema.
@@ -514,7 +584,7 @@ async def check(config_path: Path, name: str, seconds: float) -> dict[str, Any]:
     """
     server_log = StderrTail()
     try:
-        report = await start_and_call(config_path, name, seconds, server_log.file)
+        report = await start_and_call(app, name, seconds, server_log.file)
     finally:
         stderr = server_log.close()
     if not report["ok"]:
@@ -522,11 +592,17 @@ async def check(config_path: Path, name: str, seconds: float) -> dict[str, Any]:
     return report
 
 
-async def start_and_call(config_path: Path, name: str, seconds: float, server_log: TextIO) -> dict[str, Any]:
+async def start_and_call(app: DesktopInstall, name: str, seconds: float, server_log: TextIO) -> dict[str, Any]:
     """The check itself, with the server's stderr going to `server_log`."""
-    entry, source = configured_entry(config_path, name)
+    report: dict[str, Any] = {
+        "ok": False,
+        "app": f"{app.kind}{' (the config named with --config)' if app.named else ''}",
+        "config": str(app.config),
+        "log": app.log_file(name),
+    }
+    entry, source = configured_entry(app, name)
     command: list[str] = [entry["command"], *entry.get("args", [])]
-    report: dict[str, Any] = {"ok": False, "command": command, "source": source}
+    report.update(command=command, source=source)
     parameters = StdioServerParameters(command=command[0], args=command[1:], env=entry.get("env"))
     started = time.perf_counter()
     try:
@@ -623,10 +699,10 @@ def root_cause(error: BaseException) -> BaseException:
     return root_cause(inner[0]) if len(inner) == 1 else error
 
 
-def run_check(config_path: Path, name: str, seconds: float, as_json: bool) -> int:
+def run_check(app: DesktopInstall, name: str, seconds: float, as_json: bool) -> int:
     """Print the check's report; the exit code is 0 when the server is healthy."""
     logging.getLogger("mcp").setLevel(logging.CRITICAL)  # The report says what went wrong, once.
-    report = anyio.run(check, config_path, name, seconds)
+    report = anyio.run(check, app, name, seconds)
     if as_json:
         print(json.dumps(report, indent=2))  # ASCII only: no control character reaches a terminal raw.
     else:
@@ -648,6 +724,8 @@ def shown(text: str, unshowable: re.Pattern[str] = UNSHOWABLE_ON_A_LINE) -> str:
 def print_check(report: dict[str, Any]) -> None:
     """The report for a person: every value from the server or the config is shown escaped, one line each."""
     print(f"{NAME} check: {'OK' if report['ok'] else 'FAILED'}")
+    print(f"  app:        {shown(report['app'])}")
+    print(f"  reads:      {shown(report['config'])}")
     print(f"  command:    {shown(shlex.join(report['command']))}")
     print(f"  from:       {shown(report['source'])}")
     for label, key, unit in [
@@ -658,6 +736,7 @@ def print_check(report: dict[str, Any]) -> None:
         ("answer", "answer", ""),
         ("start-up", "startup_ms", " ms (spawn to handshake)"),
         ("round trip", "round_trip_ms", " ms"),
+        ("log", "log", " (the server's stderr, when Claude Desktop starts it)"),
     ]:
         if report.get(key) is not None:
             value = ", ".join(report[key]) if key == "tools" else report[key]
@@ -693,12 +772,13 @@ def config_home() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
 
 
-def vscode_user_folder() -> Path:
+def vscode_user_folder(edition: str) -> Path:
+    """VS Code's user folder for an edition ("Code", "Code - Insiders")."""
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "Code" / "User"
+        return Path.home() / "Library" / "Application Support" / edition / "User"
     if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "Code" / "User"
-    return config_home() / "Code" / "User"
+        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / edition / "User"
+    return config_home() / edition / "User"
 
 
 def as_json(content: dict[str, Any]) -> str:
@@ -713,19 +793,24 @@ def host_setups(name: str) -> list[HostSetup]:
     """Every host's setup, in the order of HOSTS, with uv's absolute path and this folder's already in it."""
     entry = desktop_entry(uv_path(), str(PROJECT_DIR))
     run = [entry["command"], *entry["args"]]
-    desktop, opencode, continue_, cursor, vscode = (
-        claude_folder() / "claude_desktop_config.json",
+    try:
+        desktop: Path | None = claude_desktop(None).config
+    except SetupError:  # Several packaged apps: install asks for --config.
+        desktop = None
+    opencode, continue_, cursor, vscode = (
         config_home() / "opencode" / "opencode.json",
         Path.home() / ".continue" / "config.yaml",
         Path.home() / ".cursor" / "mcp.json",
-        vscode_user_folder() / "mcp.json",
+        vscode_user_folder("Code") / "mcp.json",
     )
+    insiders = vscode_user_folder("Code - Insiders") / "mcp.json"
     yaml_args = ", ".join(json.dumps(arg, ensure_ascii=False) for arg in entry["args"])  # JSON strings are YAML.
     return [
         HostSetup(
             "claude-desktop",
             "Claude Desktop",
-            f"`uv run heartbeat_setup.py install` merges this into {desktop}, keeping all else:",
+            f"`uv run heartbeat_setup.py install` merges this into {desktop or 'the config Claude Desktop reads'}, "
+            "keeping all else:",
             "uv run heartbeat_setup.py check; then quit Claude Desktop fully and start it again",
             file=desktop,
             content=as_json({"mcpServers": {name: entry}}),
@@ -781,7 +866,9 @@ def host_setups(name: str) -> list[HostSetup]:
         HostSetup(
             "vscode",
             "VS Code",
-            f"Merge this into {vscode}, the file MCP: Open User Configuration opens (or create it with this):",
+            f"Merge this into {vscode}, the file MCP: Open User Configuration opens (or create it with this). "
+            f"VS Code Insiders reads {insiders}; a profile other than the default reads its own, "
+            f"{vscode.parent / 'profiles' / '<profile id>' / 'mcp.json'}:",
             "the command MCP: List Servers",
             file=vscode,
             content=as_json({"servers": {name: {"type": "stdio", **entry}}}),
@@ -859,7 +946,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=f"Set {NAME} up in Claude Desktop and other hosts, check it, or take it out.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall,hosts}")
-    default_config = claude_folder() / "claude_desktop_config.json"
     name_help = f"the server's name in the host's config (default: {NAME})"
     for command, summary in [
         ("check", "start the server as Claude Desktop would and call a tool once"),
@@ -867,7 +953,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ("uninstall", f"remove {NAME} from Claude Desktop's config"),
     ]:
         sub = commands.add_parser(command, help=summary, description=summary)
-        sub.add_argument("--config", type=Path, default=default_config, help=f"config file (default: {default_config})")
+        sub.add_argument(
+            "--config", type=Path, help="the config file (default: the one Claude Desktop reads on this machine)"
+        )
         sub.add_argument("--name", type=server_name, default=NAME, help=name_help)
         if command == "check":
             sub.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -884,17 +972,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out the command; its exit code."""
-    if args.command == "check":
-        return run_check(args.config, args.name, args.timeout, args.json)
     if args.command == "hosts":
         print_hosts(args.name, args.host, args.json)
-    else:
-        (install if args.command == "install" else uninstall)(args.config, args.name, args.dry_run)
+        return 0
+    app = claude_desktop(args.config)
+    if args.command == "check":
+        return run_check(app, args.name, args.timeout, args.json)
+    (install if args.command == "install" else uninstall)(app, args.name, args.dry_run)
     return 0
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run a command; its output is written at the end, so that a closed or full stdout loses no work."""
+    for stream in (sys.stdout, sys.stderr):  # A Windows console's cp1252 shows what it cannot encode as escapes.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     args = parse_args(argv)
     output = io.StringIO()
     problem = ""

@@ -545,7 +545,7 @@ class Replies(StreamProxy[MessageSink]):
 
 
 def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
-    """Exit 0 on SIGINT, SIGTERM or SIGHUP (a closed terminal), with one log line.
+    """Exit 0 on SIGINT, SIGTERM, SIGHUP (a closed terminal) or SIGBREAK (Ctrl-Break), with one log line.
 
     Repairs #3551 (Ctrl-C ignored). The line being written is finished first, for up to
     STOP_SECONDS; a second signal ends the process at once. It ends with `os._exit`, since
@@ -566,8 +566,8 @@ def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
         stdout.after_line = exit_now
         threading.Timer(STOP_SECONDS, exit_now).start()
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        signum: int | None = getattr(signal, name, None)  # SIGHUP does not exist on Windows.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
+        signum: int | None = getattr(signal, name, None)  # SIGHUP is POSIX's, SIGBREAK (Ctrl-Break) Windows'.
         if signum is not None:
             signal.signal(signum, stop)
 

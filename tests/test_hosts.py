@@ -71,7 +71,7 @@ def test_an_unknown_host_is_refused_naming_the_hosts() -> None:
 
 def test_claude_desktop_s_setup_is_what_install_writes(tmp_path: Path) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    setup.install(config, NAME, dry_run=False)
+    setup.install(setup.claude_desktop(config), NAME, dry_run=False)
     [desktop] = [each for each in setup.host_setups(NAME) if each.key == "claude-desktop"]
     assert config.read_text(encoding="utf-8") == desktop.content
 

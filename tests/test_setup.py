@@ -53,6 +53,23 @@ def expected_entry() -> dict[str, Any]:
     }
 
 
+def install(config: Path, name: str, dry_run: bool) -> None:
+    """install, with the file given as --config gives it."""
+    setup.install(setup.claude_desktop(config), name, dry_run)
+
+
+def uninstall(config: Path, name: str, dry_run: bool) -> None:
+    setup.uninstall(setup.claude_desktop(config), name, dry_run)
+
+
+def configured_entry(config: Path, name: str) -> tuple[dict[str, Any], str]:
+    return setup.configured_entry(setup.claude_desktop(config), name)
+
+
+def run_check(config: Path, name: str, seconds: float, as_json: bool) -> int:
+    return setup.run_check(setup.claude_desktop(config), name, seconds, as_json)
+
+
 def siblings(path: Path) -> list[str]:
     return sorted(entry.name for entry in path.parent.iterdir())
 
@@ -60,7 +77,7 @@ def siblings(path: Path) -> list[str]:
 def test_install_adds_the_entry_and_keeps_everything_else_in_order(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     written = json.loads(config.read_text(encoding="utf-8"))
     assert list(written) == ["globalShortcut", "mcpServers", "theme"]
     assert written["mcpServers"] == {**OTHER_CONFIG["mcpServers"], NAME: expected_entry()}
@@ -74,7 +91,7 @@ def test_install_adds_the_entry_and_keeps_everything_else_in_order(
 
 def test_install_backs_up_the_previous_file_byte_for_byte(config: Path) -> None:
     before = config.read_bytes()
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     backups = list(config.parent.glob("claude_desktop_config.json.*.bak"))
     assert len(backups) == 1
     assert backups[0].read_bytes() == before
@@ -83,15 +100,15 @@ def test_install_backs_up_the_previous_file_byte_for_byte(config: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 def test_install_keeps_the_file_permissions(config: Path) -> None:
     config.chmod(0o640)
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
 
 
 def test_a_second_install_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     after_first = (config.read_bytes(), config.stat().st_mtime_ns, siblings(config))
     capsys.readouterr()
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert (config.read_bytes(), config.stat().st_mtime_ns, siblings(config)) == after_first
     assert capsys.readouterr().out == f'"{NAME}" in {config} is already up to date; nothing was written.\n'
 
@@ -99,13 +116,13 @@ def test_a_second_install_writes_nothing(config: Path, capsys: pytest.CaptureFix
 def test_install_updates_an_outdated_entry_and_keeps_its_other_keys(config: Path) -> None:
     stale = {"command": "uv", "args": ["run", "heartbeat.py"], "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
     config.write_text(json.dumps({"mcpServers": {NAME: stale}}), encoding="utf-8")
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
     assert entry == {**expected_entry(), "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
 
 
 def test_install_with_another_name(config: Path) -> None:
-    setup.install(config, "pulse", dry_run=False)
+    install(config, "pulse", dry_run=False)
     servers = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
     assert servers["pulse"] == expected_entry()
     assert NAME not in servers
@@ -115,10 +132,10 @@ def test_dry_run_shows_the_changes_as_a_diff_and_writes_nothing(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = (config.read_bytes(), siblings(config))
-    setup.install(config, NAME, dry_run=True)
+    install(config, NAME, dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
     shown = capsys.readouterr().out
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     diff = difflib.unified_diff(
         before[0].decode().splitlines(),
         config.read_text(encoding="utf-8").splitlines(),
@@ -133,16 +150,16 @@ def test_dry_run_on_a_missing_file_shows_the_whole_file_it_would_create(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "Claude" / "claude_desktop_config.json"
-    setup.install(config, NAME, dry_run=True)
+    install(config, NAME, dry_run=True)
     assert not config.parent.exists()
     shown = capsys.readouterr().out
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert shown == f'Would add "{NAME}" by creating {config} with:\n' + config.read_text(encoding="utf-8")
 
 
 def test_install_creates_the_file_and_its_folder(tmp_path: Path) -> None:
     config = tmp_path / "new" / "Claude" / "claude_desktop_config.json"
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {NAME: expected_entry()}}
     assert siblings(config) == ["claude_desktop_config.json"]
 
@@ -161,7 +178,7 @@ def test_a_config_it_cannot_merge_into_is_refused_and_left_untouched(config: Pat
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), config.stat().st_mtime_ns, siblings(config))
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, NAME, dry_run=False)
+        install(config, NAME, dry_run=False)
     assert str(config) in str(refused.value)
     assert problem in str(refused.value)
     assert (config.read_bytes(), config.stat().st_mtime_ns, siblings(config)) == before
@@ -178,14 +195,14 @@ def test_the_cli_refuses_invalid_json_in_one_line_without_a_traceback(config: Pa
 
 def test_a_byte_order_mark_from_notepad_is_accepted_and_not_written_back(config: Path) -> None:
     config.write_bytes(b"\xef\xbb\xbf" + json.dumps(OTHER_CONFIG).encode())
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert not config.read_bytes().startswith(b"\xef\xbb\xbf")
     assert json.loads(config.read_text(encoding="utf-8"))["theme"] == "dark"
 
 
 def test_an_empty_config_file_is_treated_as_empty(config: Path) -> None:
     config.write_text("\n", encoding="utf-8")
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {NAME: expected_entry()}}
 
 
@@ -193,7 +210,7 @@ def test_an_empty_config_file_is_treated_as_empty(config: Path) -> None:
 def test_install_writes_through_a_symlinked_config(config: Path, tmp_path: Path) -> None:
     link = tmp_path / "link.json"
     link.symlink_to(config)
-    setup.install(link, NAME, dry_run=False)
+    install(link, NAME, dry_run=False)
     assert link.is_symlink()
     assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME] == expected_entry()
 
@@ -214,32 +231,14 @@ def test_missing_uv_is_a_clear_error_saying_how_to_install_it(monkeypatch: pytes
         setup.uv_path()
 
 
-@pytest.mark.parametrize(
-    ("platform", "parts"),
-    [
-        ("darwin", ("Library", "Application Support", "Claude")),
-        ("win32", ("Claude",)),
-        ("linux", ("Claude",)),
-    ],
-)
-def test_the_config_folder_follows_the_platform(
-    monkeypatch: pytest.MonkeyPatch, private_home: Path, platform: str, parts: tuple[str, ...]
-) -> None:
-    monkeypatch.setattr(sys, "platform", platform)
-    monkeypatch.setenv("APPDATA", str(private_home / "AppData" / "Roaming"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(private_home / ".config"))
-    base = {"darwin": private_home, "win32": private_home / "AppData" / "Roaming", "linux": private_home / ".config"}
-    assert setup.claude_folder() == base[platform].joinpath(*parts)
-
-
 # uninstall ----------------------------------------------------------------------
 
 
 def test_uninstall_removes_only_the_entry_and_keeps_a_backup(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     installed = config.read_bytes()
     capsys.readouterr()
-    setup.uninstall(config, NAME, dry_run=False)
+    uninstall(config, NAME, dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == OTHER_CONFIG
     assert f'Removed "{NAME}" from {config}.' in capsys.readouterr().out
     newest = max(config.parent.glob("claude_desktop_config.json.*.bak"))
@@ -247,11 +246,11 @@ def test_uninstall_removes_only_the_entry_and_keeps_a_backup(config: Path, capsy
 
 
 def test_uninstall_twice_writes_nothing_the_second_time(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    setup.install(config, NAME, dry_run=False)
-    setup.uninstall(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
+    uninstall(config, NAME, dry_run=False)
     after_first = (config.read_bytes(), siblings(config))
     capsys.readouterr()
-    setup.uninstall(config, NAME, dry_run=False)
+    uninstall(config, NAME, dry_run=False)
     assert (config.read_bytes(), siblings(config)) == after_first
     assert capsys.readouterr().out == f'"{NAME}" is not in {config}; nothing was written.\n'
 
@@ -259,13 +258,13 @@ def test_uninstall_twice_writes_nothing_the_second_time(config: Path, capsys: py
 def test_uninstall_dry_run_and_an_absent_file_write_nothing(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     before = (config.read_bytes(), siblings(config))
     capsys.readouterr()
-    setup.uninstall(config, NAME, dry_run=True)
+    uninstall(config, NAME, dry_run=True)
     assert (config.read_bytes(), siblings(config)) == before
     absent = tmp_path / "absent" / "claude_desktop_config.json"
-    setup.uninstall(absent, NAME, dry_run=False)
+    uninstall(absent, NAME, dry_run=False)
     assert not absent.parent.exists()
     out = capsys.readouterr().out
     assert out.startswith(f'Would remove "{NAME}" in {config}, keeping a backup of it; the changes:\n')
@@ -274,9 +273,9 @@ def test_uninstall_dry_run_and_an_absent_file_write_nothing(
 
 
 def test_uninstall_says_to_restart_and_nothing_of_a_log(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     capsys.readouterr()
-    setup.uninstall(config, NAME, dry_run=False)
+    uninstall(config, NAME, dry_run=False)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f'Removed "{NAME}" from {config}.'
     assert lines[-1] == "Fully quit Claude Desktop (not just its window) and start it again to load the change."
@@ -316,7 +315,7 @@ def test_a_write_by_another_program_during_install_is_kept(config: Path, monkeyp
         return original(path, content)
 
     monkeypatch.setattr(setup, "serialize_config", serialize_while_the_app_saves)
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     written = json.loads(config.read_text(encoding="utf-8"))
     assert written["theme"] == "light"
     assert written["mcpServers"][NAME] == expected_entry()
@@ -336,7 +335,7 @@ def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: 
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), siblings(config))
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, NAME, dry_run=False)
+        install(config, NAME, dry_run=False)
     assert str(refused.value).startswith(f"{config} ")
     assert problem in str(refused.value)
     assert (config.read_bytes(), siblings(config)) == before
@@ -365,7 +364,7 @@ def test_anything_but_a_regular_file_is_refused_without_waiting(tmp_path: Path, 
         (tmp_path / "loop").symlink_to(path)
     before = sorted(entry.name for entry in tmp_path.iterdir())
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(path, NAME, dry_run=False)
+        install(path, NAME, dry_run=False)
     assert "not a regular file" in str(refused.value) or "Too many levels of symbolic links" in str(refused.value)
     assert sorted(entry.name for entry in tmp_path.iterdir()) == before
     assert Path(os.devnull).is_char_device()
@@ -375,7 +374,7 @@ def test_a_read_only_config_is_left_for_the_user_to_decide(config: Path) -> None
     config.chmod(0o444)
     before = (config.read_bytes(), siblings(config))
     with pytest.raises(setup.SetupError, match="is read-only; make it writable first"):
-        setup.install(config, NAME, dry_run=False)
+        install(config, NAME, dry_run=False)
     assert (config.read_bytes(), siblings(config)) == before
 
 
@@ -394,7 +393,7 @@ def test_permission_denied_is_one_line_and_changes_nothing(
 
     monkeypatch.setattr(setup.os if denied == "read" else setup.tempfile, target.__name__, refuse)
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, NAME, dry_run=False)
+        install(config, NAME, dry_run=False)
     assert str(refused.value) == f"cannot {denied} {config}: Permission denied."
     monkeypatch.undo()
     assert (config.read_bytes(), siblings(config)) == before
@@ -424,7 +423,7 @@ def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
 
     monkeypatch.setattr(os, "fsync", fsync_on_a_full_disk)
     with pytest.raises(setup.SetupError) as refused:
-        setup.install(config, NAME, dry_run=False)
+        install(config, NAME, dry_run=False)
     assert str(refused.value) == f"cannot write {config}: No space left on device."
     assert config.read_bytes() == before
     assert siblings(config) == ["claude_desktop_config.json"]
@@ -434,7 +433,7 @@ def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
 
 
 def check(config: Path, seconds: float = REPLY_TIMEOUT) -> dict[str, Any]:
-    return anyio.run(setup.check, config, NAME, seconds)
+    return anyio.run(setup.check, setup.claude_desktop(config), NAME, seconds)
 
 
 def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
@@ -500,7 +499,7 @@ def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: P
 def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entry: Any, problem: str) -> None:
     entry_in(config, entry)
     with pytest.raises(setup.SetupError) as refused:
-        setup.configured_entry(config, NAME)
+        configured_entry(config, NAME)
     separator = " " if problem.startswith(("needs", "must")) else ": "
     assert str(refused.value) == f'the entry "{NAME}" in {config}{separator}{problem}.'
 
@@ -530,7 +529,7 @@ def test_a_sensible_timeout_is_taken() -> None:
 def test_check_reports_a_command_that_cannot_start(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = str(config.parent / "no-such-uv")
     entry_in(config, {"command": missing})
-    assert setup.run_check(config, NAME, REPLY_TIMEOUT, as_json=False) == 1
+    assert run_check(config, NAME, REPLY_TIMEOUT, as_json=False) == 1
     out = capsys.readouterr().out
     assert out.startswith(f"{NAME} check: FAILED\n")
     assert f"  command:    {missing}\n" in out
@@ -582,7 +581,7 @@ def test_uv_is_written_as_path_finds_it_not_as_its_symlink_target(
     stable.symlink_to(versioned)
     monkeypatch.setenv("PATH", str(stable.parent))
     monkeypatch.setenv("UV", str(versioned))  # What `uv run` sets: the resolved binary.
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]["command"] == str(stable)
 
 
@@ -606,7 +605,7 @@ def test_uv_from_the_uv_variable_is_the_fallback_when_path_has_none(
 def test_a_key_written_twice_is_refused_not_dropped(config: Path, content: str, key: str) -> None:
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), siblings(config))
-    for action in (setup.install, setup.uninstall):
+    for action in (install, uninstall):
         with pytest.raises(setup.SetupError) as refused:
             action(config, NAME, dry_run=False)
         assert str(refused.value) == (
@@ -623,17 +622,17 @@ def test_every_number_keeps_its_spelling(config: Path) -> None:
     numbers = ",\n    ".join(NUMBERS)
     config.write_text(f'{{\n  "mcpServers": {{}},\n  "sizes": [\n    {numbers}\n  ]\n}}\n', encoding="utf-8")
     before = config.read_bytes()
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     installed = config.read_text(encoding="utf-8")
     assert all(re.search(rf"^    {re.escape(number)},?$", installed, re.MULTILINE) for number in NUMBERS)
-    setup.uninstall(config, NAME, dry_run=False)
+    uninstall(config, NAME, dry_run=False)
     assert config.read_bytes() == before
 
 
 def test_the_only_changes_to_other_content_are_layout_and_escapes(config: Path) -> None:
     """What README says changes: the indent, and a string's escapes written as the characters they stand for."""
     config.write_text('{"theme":"caf\\u00e9 \\/ \\t", "n": [1.50]}', encoding="utf-8")
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     written = config.read_text(encoding="utf-8")
     assert written.startswith('{\n  "theme": "café / \\t",\n  "n": [\n    1.50\n  ],\n  "mcpServers": {\n')
 
@@ -646,7 +645,7 @@ def test_install_takes_out_the_keys_that_would_keep_the_entry_from_starting(
 ) -> None:
     old = {**expected_entry(), **STALE, "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
     config.write_text(json.dumps({"mcpServers": {NAME: old}}), encoding="utf-8")
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
     assert entry == {**expected_entry(), "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
     assert capsys.readouterr().out.startswith(
@@ -659,7 +658,7 @@ def test_an_entry_marked_stdio_and_enabled_is_up_to_date(config: Path, capsys: p
     config.write_text(
         json.dumps({"mcpServers": {NAME: {"type": "stdio", **expected_entry(), "disabled": False}}}), encoding="utf-8"
     )
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     assert capsys.readouterr().out == f'"{NAME}" in {config} is already up to date; nothing was written.\n'
 
 
@@ -670,7 +669,7 @@ def test_an_entry_marked_stdio_and_enabled_is_up_to_date(config: Path, capsys: p
 def test_check_refuses_an_entry_with_a_key_that_keeps_it_from_starting(config: Path, key: str, shown: str) -> None:
     entry_in(config, {**expected_entry(), key: STALE[key]})
     with pytest.raises(setup.SetupError) as refused:
-        anyio.run(setup.check, config, NAME, REPLY_TIMEOUT)
+        check(config)
     assert str(refused.value) == (
         f'the entry "{NAME}" in {config} has {shown}: Claude Desktop would not start it as written. '
         "Run install to update it."
@@ -690,8 +689,8 @@ def test_check_fails_a_command_that_only_the_shell_s_path_finds(config: Path, co
 
 
 def test_check_after_uninstall_says_the_entry_is_gone(config: Path) -> None:
-    setup.install(config, NAME, dry_run=False)
-    setup.uninstall(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
+    uninstall(config, NAME, dry_run=False)
     done = run_script("heartbeat_setup.py", "check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f'  from:       the entry install would write: {config} has no "{NAME}" entry\n' in done.stdout
@@ -768,9 +767,9 @@ def test_a_full_stdout_is_one_line_saying_the_work_was_done(config: Path) -> Non
 def test_only_the_newest_backups_are_kept(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before_uninstall = b""
     for _ in range(10):
-        setup.install(config, NAME, dry_run=False)
+        install(config, NAME, dry_run=False)
         before_uninstall = config.read_bytes()
-        setup.uninstall(config, NAME, dry_run=False)
+        uninstall(config, NAME, dry_run=False)
     backups = sorted(config.parent.glob("claude_desktop_config.json.*.bak"))
     assert len(backups) == setup.KEEP_BACKUPS
     assert backups[-1].read_bytes() == before_uninstall
@@ -782,8 +781,8 @@ def test_backups_are_told_apart_from_other_files_by_their_exact_name(config: Pat
     for path in mine:
         path.write_text("{}", encoding="utf-8")
     for _ in range(setup.KEEP_BACKUPS + 2):
-        setup.install(config, NAME, dry_run=False)
-        setup.uninstall(config, NAME, dry_run=False)
+        install(config, NAME, dry_run=False)
+        uninstall(config, NAME, dry_run=False)
     assert all(path.exists() for path in mine)
 
 
@@ -816,7 +815,7 @@ def test_nothing_it_prints_reaches_the_terminal_raw(config: Path) -> None:
 
 def test_windows_line_ends_stay_windows_line_ends(config: Path) -> None:
     config.write_bytes(json.dumps(OTHER_CONFIG, indent=2).replace("\n", "\r\n").encode())
-    setup.install(config, NAME, dry_run=False)
+    install(config, NAME, dry_run=False)
     written = config.read_bytes()
     assert written.count(b"\n") == written.count(b"\r\n") > 10
     assert json.loads(written)["theme"] == "dark"
