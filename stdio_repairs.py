@@ -2,72 +2,63 @@
 
     stdio_repairs.serve(server)  # instead of anyio.run(...) around stdio_server() and server.run(...)
 
-The server still runs on `mcp.server.stdio.stdio_server`, handed a stdin and a stdout of
-this module's. `Stdin` is the one reader: it reads each line once and decides what
-becomes of it. A valid message goes to the SDK; an unreadable one is answered at once;
-a batch's members are registered before any of them reaches the SDK. `Traffic` is the
-one place that counts what is in flight, and replies and cancellations settle it.
-`Stdout` writes each line whole. Both wait on the event loop where it can wait on the
-descriptor (pipes and sockets on macOS and Linux); elsewhere (Windows, files, `/dev/null`,
+`Server.run` is handed two streams of this module's in place of `stdio_server()`'s.
+`Inbox` is the one reader: it frames each line of stdin, parses it once, and decides
+what becomes of it; a message goes on to the SDK as parsed, anything else is answered
+at once. `Outbox` is the one writer of stdout, for the SDK's messages and the reader's
+answers alike. `Flights` is the one count of requests in flight, and a request settles
+once: when its reply is written, or when the SDK says it will have none (it was
+cancelled). Both streams wait on the event loop where it can wait on the descriptor
+(pipes and sockets on macOS and Linux); elsewhere (Windows, files, `/dev/null`,
 terminals) a worker thread reads and writes, as the SDK's own stdio does.
 
-The repairs, each naming its issue in github.com/modelcontextprotocol/python-sdk and when
-it can be deleted:
+The repairs, each naming its issue in github.com/modelcontextprotocol/python-sdk; each
+goes once the SDK does the same:
 
 - #3551, Ctrl-C ignored: `stop_on_signals` (and the first lines of heartbeat.py).
-- #2678, requests in flight cancelled at stdin EOF: the drain at the end of `Stdin`.
-- #2751, unreadable lines dropped silently: `judge` and `Stdin`.
-- #934, no JSON-RPC batches: `Stdin.admit_batch` and `Replies`.
-- No issue yet: lines, requests in flight and echoed names without bounds, a read that
-  cannot be cancelled, and a thread handoff per line read and two per reply written
-  (half of a call's cost): `Wire`, `Stdin`, `Traffic`.
+- #2678, requests in flight cancelled at stdin EOF: `Inbox.drain`.
+- #2751, unreadable lines dropped silently: `Inbox.admit` and `judge`.
+- #934, no JSON-RPC batches: `Inbox.admit_batch` and `Batch`.
+- No issue yet: lines, requests in flight and echoed names without bounds, an id reused
+  while in flight (the SDK overwrites the first), a read that cannot be cancelled, and a
+  thread handoff per line read and two per reply written (half of a call's cost).
 
-The limits below are written in README.md's contract.
+The limits below are written in docs/contract.md.
 """
 
 from __future__ import annotations
 
-import gc
-
-# The SDK's import builds some 120,000 objects, and the garbage collector, running as they pile
-# up, walks them again and again (8% of the import). So it waits, and what the import built is
-# frozen, left out of every later pass. Delete once the SDK imports lazily (python-sdk PR #3242).
-gc.disable()
-
 import json
 import logging
 import os
+import re
 import select
 import signal
 import stat
 import sys
 import threading
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType, TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar, cast
+from typing import Any, Self, cast
 
 import anyio
 import anyio.to_thread
 import mcp_types as types
 from mcp.os.win32.utilities import rebind_std_handle_to_fd
 from mcp.server import Server
-from mcp.server.stdio import stdio_server
 from mcp.shared.dispatcher import as_request_id, coerce_request_id
-from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
-from mcp.shared.message import SessionMessage
+from mcp.shared.message import ServerMessageMetadata, SessionMessage
 from pydantic import ValidationError
 
 if sys.platform != "win32":
     import fcntl
 
-gc.freeze()
-gc.enable()
-
 MAX_LINE_BYTES = 4 * 1024 * 1024  # One message; a longer line is answered with -32600 and skipped.
-MAX_IN_FLIGHT = 64  # Requests read but not yet answered: stdin is not read while this many wait...
+MAX_IN_FLIGHT = 64  # Requests read but not yet settled: no further request is taken while this many wait...
 MAX_IN_FLIGHT_BYTES = 2 * 1024 * 1024  # ...or while their lines add up to this many bytes.
 MAX_BATCH = MAX_IN_FLIGHT  # Messages in one JSON-RPC batch.
 MAX_ECHO = 100  # Characters of a string a client chose (a method name) that a reply repeats.
@@ -77,10 +68,15 @@ MAX_UNREADABLE_WARNINGS = 20  # Then unreadable lines are answered without a log
 READ_SIZE = 64 * 1024
 BATCH_VERSIONS = ("2024-11-05", "2025-03-26")  # JSON-RPC batches, until MCP dropped them in 2025-06-18.
 JSON_WHITESPACE = b" \t\r\n"
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"  # Before the first line, from PowerShell pipes and Notepad files.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # Only where one is written may a line hold a lone one.
+STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
+THREADS_VARIABLE = "STDIO_REPAIRS_THREADS"  # "1": worker threads for every descriptor, as on Windows (tests).
+STOP_SIGNALS = {  # SIGHUP (a closed terminal) is POSIX's; SIGBREAK (Ctrl-Break) Windows'.
+    signum for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK") if (signum := getattr(signal, name, None))
+}
 
 log = logging.getLogger(__name__)
-
-Reply = types.JSONRPCResponse | types.JSONRPCError
 
 
 def error_reply(code: int, message: str, request_id: types.RequestId | None = None) -> types.JSONRPCError:
@@ -90,8 +86,10 @@ def error_reply(code: int, message: str, request_id: types.RequestId | None = No
 TOO_LONG = error_reply(types.INVALID_REQUEST, f"Invalid Request: a message may be at most {MAX_LINE_BYTES} bytes long")
 NOT_UTF8 = error_reply(types.PARSE_ERROR, "Parse error: a line must be UTF-8")
 NOT_JSON = error_reply(types.PARSE_ERROR, "Parse error: each line must be one JSON value")
-NOT_A_MESSAGE = error_reply(types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message"
+TOO_DEEP = "Invalid Request: nested too deeply to be read"
 BAD_ID = error_reply(types.INVALID_REQUEST, 'Invalid Request: "id" must be a string or an integer')
+IN_USE = "Invalid Request: a request with this id is still in flight; each request needs an id of its own"
 EMPTY_BATCH = error_reply(types.INVALID_REQUEST, "Invalid Request: an empty batch")
 BATCH_TOO_LARGE = error_reply(types.INVALID_REQUEST, f"Invalid Request: a batch may hold at most {MAX_BATCH} messages")
 NO_BATCHES = error_reply(
@@ -101,134 +99,136 @@ NO_BATCHES = error_reply(
 
 
 def serialized(message: types.JSONRPCMessage) -> str:
-    """A message as the SDK's writer serializes it."""
+    """A message as the SDK's own stdio transport serializes it."""
     return message.model_dump_json(by_alias=True, exclude_unset=True)
 
 
-# Judging one message --------------------------------------------------------------------
+# Judging one message ---------------------------------------------------------------------
 
 
-def judge(text: str) -> types.JSONRPCMessage | types.JSONRPCError:
-    """The message a line holds, read exactly as the SDK will read it; or the error that answers it."""
+@dataclass(frozen=True)
+class Refusal:
+    """The error that answers a line, or a batch's member, that is not a valid message."""
+
+    reply: types.JSONRPCError
+
+
+def reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def judge(value: object, surrogates: bool) -> types.JSONRPCMessage | Refusal:
+    """The message a parsed JSON value is, exactly as the SDK reads it; or why it is none.
+
+    `surrogates`: the line spells a surrogate escape, so a string in it may be unwritable."""
     try:
-        message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
+        message = types.jsonrpc_message_adapter.validate_python(value, by_name=False)
     except ValidationError:
-        return unreadable_reply(text)
-    if isinstance(message, types.JSONRPCNotification) and '"id"' in text and has_id_member(text):
-        return BAD_ID  # The SDK would take it for a notification, with no reply.
+        return Refusal(error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value)))
+    if surrogates and not writable(value):
+        return Refusal(error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value)))
+    if isinstance(message, types.JSONRPCNotification) and "id" in cast(dict[str, Any], value):
+        return Refusal(BAD_ID)  # The SDK would take it for a notification, with no reply.
     if isinstance(message, types.JSONRPCRequest) and len(message.method) > MAX_ECHO:
-        return error_reply(types.METHOD_NOT_FOUND, f"Method not found: {message.method[:MAX_ECHO]}...", message.id)
+        reply = error_reply(types.METHOD_NOT_FOUND, f"Method not found: {message.method[:MAX_ECHO]}...", message.id)
+        return Refusal(reply)
     return message
 
 
-def unreadable_reply(text: str) -> types.JSONRPCError:
-    """The JSON-RPC 2.0 answer to a message that is not valid, carrying its id when one is readable.
-
-    Batches never reach it: `Stdin.admit_batch` answers those."""
+def writable(value: object) -> bool:
+    """Whether a parsed value can be written back as UTF-8 (a lone surrogate cannot)."""
     try:
-        value: object = json.loads(text)
-    except (ValueError, RecursionError):
-        return NOT_JSON
-    return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE.error.message, readable_id(value))
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def readable_id(value: object) -> types.RequestId | None:
     """The `id` of a JSON object, if JSON-RPC allows it and it can be written back (no lone surrogate)."""
     request_id = as_request_id(cast(dict[str, object], value).get("id")) if isinstance(value, dict) else None
-    if isinstance(request_id, str) and not request_id.isascii():
-        try:
-            request_id.encode("utf-8")
-        except UnicodeEncodeError:
+    return request_id if not isinstance(request_id, str) or writable(request_id) else None
+
+
+def top_level_id(text: str) -> types.RequestId | None:
+    """The `id` of an object nested too deeply to parse whole, read from its own members alone."""
+    depth = 0
+    for found in STRING_OR_BRACKET.finditer(text):
+        token = found.group()
+        if token in ("{", "["):
+            depth += 1
+        elif token in ("}", "]"):
+            depth -= 1
+        elif depth == 1 and (rest := text[found.end() :].lstrip()).startswith(":") and json.loads(token) == "id":
+            with suppress(ValueError):
+                return readable_id({"id": json.JSONDecoder().raw_decode(rest[1:].lstrip())[0]})
             return None
-    return request_id
+    return None
 
 
-def has_id_member(text: str) -> bool:
-    """Whether a line the SDK read as a notification has an `id` (the SDK drops one that is not str or int)."""
-    value: object = json.loads(text)
-    return isinstance(value, dict) and "id" in value
-
-
-# What is in flight ----------------------------------------------------------------------
+# What is in flight -----------------------------------------------------------------------
 
 
 @dataclass
 class Batch:
     """A JSON-RPC batch being answered: its replies go out together, as one array, once all are in."""
 
-    awaiting: Counter[types.RequestId] = field(default_factory=Counter[types.RequestId])
-    answered: list[types.RequestId] = field(default_factory=list[types.RequestId])  # In flight until sent.
-    replies: list[Reply] = field(default_factory=list[Reply])
+    members: list[types.RequestId] = field(default_factory=list[types.RequestId])  # In flight until sent.
+    awaiting: int = 0
+    replies: list[str] = field(default_factory=list[str])
     sealed: bool = False  # Every member has been read.
 
-    def complete(self) -> bool:
-        return self.sealed and not self.awaiting
 
-    def line(self) -> str:
-        return "[" + ",".join(serialized(reply) for reply in self.replies) + "]\n"
+@dataclass
+class Flight:
+    size: int
+    batch: Batch | None
 
 
-class Traffic:
-    """Requests read from stdin that have no reply on stdout yet, with their sizes (ids may repeat)."""
+class Flights:
+    """Requests read from stdin and not settled yet, by id (as the SDK coerces it: "7" is 7), and their bytes."""
 
     def __init__(self) -> None:
-        self.sizes: defaultdict[types.RequestId, list[int]] = defaultdict(list)
-        self.count = 0
+        self.requests: dict[types.RequestId, Flight] = {}
         self.bytes = 0
-        self.changed = anyio.Event()
-        self.batch_of: dict[types.RequestId, Batch] = {}
-        self.protocol_version: str | None = None  # Once the initialize handshake has agreed on one.
+        self.waiter: anyio.Event | None = None
 
-    def read(self, request_id: types.RequestId, size: int, batch: Batch | None) -> None:
-        key = coerce_request_id(request_id)  # "7" and 7 are one id to the SDK too.
-        self.sizes[key].append(size)
-        self.count += 1
+    def full(self) -> bool:
+        return len(self.requests) >= MAX_IN_FLIGHT or self.bytes >= MAX_IN_FLIGHT_BYTES
+
+    def take(self, key: types.RequestId, size: int, batch: Batch | None) -> None:
+        self.requests[key] = Flight(size, batch)
         self.bytes += size
         if batch is not None:
-            batch.awaiting[key] += 1
-            self.batch_of[key] = batch
+            batch.members.append(key)
+            batch.awaiting += 1
 
-    def settled(self, request_id: types.RequestId) -> None:
-        """One request with this id needs no reply on the wire any more: it has one, or was cancelled."""
-        key = coerce_request_id(request_id)
-        if sizes := self.sizes.get(key):
-            self.count -= 1
-            self.bytes -= sizes.pop()
-            if not sizes:
-                del self.sizes[key]
-            self.changed.set()
-
-    def answered_in_batch(self, request_id: types.RequestId, reply: Reply | None) -> Batch | None:
-        """Note a batch member's reply (None: cancelled, no reply); its batch, if this was one's member."""
-        key = coerce_request_id(request_id)
-        batch = self.batch_of.get(key)
-        if batch is None:
-            return None
-        batch.awaiting[key] -= 1
-        if not batch.awaiting[key]:
-            del batch.awaiting[key], self.batch_of[key]
-        if reply is None:
-            self.settled(key)
-        else:
-            batch.replies.append(reply)
-            batch.answered.append(key)
-        return batch
+    def settle(self, key: types.RequestId) -> None:
+        if (flight := self.requests.pop(key, None)) is not None:
+            self.bytes -= flight.size
+            if self.waiter is not None:
+                self.waiter.set()
 
     async def wait_for_room(self) -> None:
-        """Wait until another request may be read."""
-        while self.count >= MAX_IN_FLIGHT or self.bytes >= MAX_IN_FLIGHT_BYTES:
+        while self.full():
             await self.wait_for_change()
 
     async def wait_until_settled(self) -> None:
-        while self.count:
+        while self.requests:
             await self.wait_for_change()
 
     async def wait_for_change(self) -> None:
-        self.changed = anyio.Event()
-        await self.changed.wait()
+        self.waiter = anyio.Event()
+        await self.waiter.wait()
+        self.waiter = None
 
 
-# The descriptors ------------------------------------------------------------------------
+# The descriptors -------------------------------------------------------------------------
+
+
+class StdioFailed(BaseException):
+    """stdin or stdout failed, so no reply can reach anyone. Not an Exception: the SDK's handlers
+    would take one raised while they write for their own failure, and answer it."""
 
 
 class Wire:
@@ -237,7 +237,11 @@ class Wire:
     def __init__(self, fd: int, writes: bool) -> None:
         self.fd = fd
         mode = os.fstat(fd).st_mode
-        self.on_loop = sys.platform != "win32" and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
+        self.on_loop = (
+            sys.platform != "win32"
+            and os.environ.get(THREADS_VARIABLE) != "1"
+            and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
+        )
         # The loop can wait to write only with O_NONBLOCK, a flag of the open file, which the parent may
         # share: `restore` clears it on every way out. Never set on the pipe that stderr writes to too.
         self.made_nonblocking = False
@@ -267,31 +271,66 @@ class Wire:
         return cls(wire, writes=fd == 1)
 
     async def read(self) -> bytes:
-        if not self.on_loop:
-            return await anyio.to_thread.run_sync(os.read, self.fd, READ_SIZE, abandon_on_cancel=True)
-        while True:
-            await anyio.wait_readable(self.fd)
-            with suppress(BlockingIOError):  # A parent may have made it non-blocking; readiness can be stale.
-                return os.read(self.fd, READ_SIZE)
+        try:
+            if not self.on_loop:
+                return await anyio.to_thread.run_sync(read_waiting, self.fd, abandon_on_cancel=True)
+            while True:
+                await anyio.wait_readable(self.fd)
+                with suppress(BlockingIOError):  # A parent may have made it non-blocking; readiness can be stale.
+                    return os.read(self.fd, READ_SIZE)
+        except OSError as error:
+            raise StdioFailed(error) from None
 
     async def write(self, data: bytes) -> None:
         self.unwritten = memoryview(data)
-        while self.unwritten:
-            if not self.on_loop:
-                written = await anyio.to_thread.run_sync(os.write, self.fd, self.unwritten)
-            else:
-                try:
-                    written = os.write(self.fd, self.unwritten)
-                except BlockingIOError:
-                    await anyio.wait_writable(self.fd)
-                    continue
-            self.unwritten = self.unwritten[written:]
+        try:
+            while self.unwritten:
+                if not self.on_loop:
+                    written = await anyio.to_thread.run_sync(write_waiting, self.fd, self.unwritten)
+                else:
+                    try:
+                        written = os.write(self.fd, self.unwritten)
+                    except BlockingIOError:
+                        await anyio.wait_writable(self.fd)
+                        continue
+                self.unwritten = self.unwritten[written:]
+        except OSError as error:
+            raise StdioFailed(error) from None
         if self.after_line is not None:
             self.after_line()
 
     def restore(self) -> None:
         if self.made_nonblocking:
             set_blocking(self.fd, True)
+
+
+def read_waiting(fd: int) -> bytes:
+    """`os.read` in a worker thread (see `in_worker`)."""
+    in_worker()
+    while True:
+        try:
+            return os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            select.select([fd], [], [])
+
+
+def write_waiting(fd: int, data: memoryview) -> int:
+    """`os.write` in a worker thread (see `in_worker`)."""
+    in_worker()
+    while True:
+        try:
+            return os.write(fd, data)
+        except BlockingIOError:
+            select.select([], [fd], [])
+
+
+def in_worker() -> None:
+    """A worker thread leaves stop signals to the main thread, whose loop then wakes to them at once.
+
+    Its read or write waits out a descriptor that another program made non-blocking (Node.js
+    does it to terminals), where the worker would otherwise fail with EAGAIN."""
+    if sys.platform != "win32":
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 def set_blocking(fd: int, blocking: bool) -> bool:
@@ -310,205 +349,14 @@ def same_file(first: int, second: int) -> bool:
     return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
 
 
-# The two streams the SDK's stdio_server is handed -----------------------------------------
+# The two streams that Server.run is handed --------------------------------------------------
 
 
-class Stdout(anyio.AsyncFile[str]):
-    """stdout as the SDK's transport writes it, and as this module answers: one whole line at a time."""
-
-    def __init__(self, wire: Wire) -> None:
-        super().__init__(os.fdopen(wire.fd, "w", encoding="utf-8", closefd=False))  # Only for the type.
-        self.wire = wire
-        self.lock = anyio.Lock()
-
-    async def write(self, b: str) -> int:
-        async with self.lock:
-            await self.wire.write(b.encode())
-        return len(b)
-
-    async def flush(self) -> None:
-        pass  # Each line is written whole, unbuffered.
-
-    async def answer(self, reply: types.JSONRPCError) -> None:
-        await self.write(serialized(reply) + "\n")
-
-
-class Stdin(anyio.AsyncFile[str]):
-    """stdin as the SDK's transport reads it: only valid messages, one a line, and bounded.
-
-    Repairs #2751 (unreadable lines dropped silently): a line that is not a valid message
-    gets the error JSON-RPC 2.0 asks for, with its id when that is readable, and so does a
-    request whose id is neither a string nor an integer (the SDK reads it as a notification).
-    Lines over MAX_LINE_BYTES are answered as soon as they pass it, and skipped; blank lines
-    carry no message. Delete once the SDK's stdio transport does these itself.
-
-    Repairs #2678 (in-flight requests cancelled at stdin EOF): EOF reaches the SDK only once
-    every request read has its reply, for at most DRAIN_SECONDS, so that
-    `printf ... | uv run heartbeat.py` prints every answer. Delete once the SDK drains.
-
-    Bounds memory: no line is read while MAX_IN_FLIGHT requests, or MAX_IN_FLIGHT_BYTES of
-    them, wait for replies (a client that writes but does not read). Delete with the drain.
-    """
-
-    def __init__(self, wire: Wire, stdout: Stdout, traffic: Traffic) -> None:
-        super().__init__(os.fdopen(wire.fd, encoding="utf-8", closefd=False))  # Only for the type.
-        self.wire, self.stdout, self.traffic = wire, stdout, traffic
-        self.warnings = 0
-
-    async def __aiter__(self) -> AsyncIterator[str]:  # pyright: ignore[reportIncompatibleMethodOverride]  # AsyncFile's is an async generator too
-        async for line in self.lines():
-            if line is None:
-                await self.refuse(TOO_LONG)
-            elif line.strip(JSON_WHITESPACE):
-                for text in await self.admit(line):
-                    yield text
-        with anyio.move_on_after(DRAIN_SECONDS):
-            await self.traffic.wait_until_settled()
-        if self.traffic.count:
-            log.warning("stdin closed; %d requests still unanswered after %g s", self.traffic.count, DRAIN_SECONDS)
-
-    async def lines(self) -> AsyncIterator[bytes | None]:
-        """stdin's lines without their newlines; None once for a line that passes MAX_LINE_BYTES."""
-        pending = bytearray()
-        skipping = False  # The rest of an over-long line.
-        while chunk := await self.wire.read():
-            start = 0
-            while (end := chunk.find(b"\n", start)) >= 0:
-                if not skipping:
-                    pending += chunk[start:end]
-                    yield bytes(pending)
-                pending.clear()
-                skipping, start = False, end + 1
-            if not skipping:
-                pending += chunk[start:]
-                if len(pending) > MAX_LINE_BYTES:
-                    pending.clear()
-                    skipping = True
-                    yield None
-        if pending and not skipping:
-            yield bytes(pending)
-
-    async def admit(self, line: bytes) -> list[str]:
-        """The texts that go on to the SDK for one line (none when it is answered here)."""
-        await self.traffic.wait_for_room()  # Before the line is parsed: it may parse to 25 times its size.
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            await self.refuse(NOT_UTF8)
-            return []
-        if text.lstrip()[:1] == "[":
-            return await self.admit_batch(text)
-        message = judge(text)
-        if isinstance(message, types.JSONRPCError):
-            await self.refuse(message)
-            return []
-        await self.enter(message, len(line), None)
-        return [text]
-
-    async def enter(self, message: types.JSONRPCMessage, size: int, batch: Batch | None) -> None:
-        """Count a message that goes on to the SDK."""
-        if isinstance(message, types.JSONRPCRequest):
-            self.traffic.read(message.id, size, batch)
-        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
-            cancelled = cancelled_request_id_from_params(message.params)
-            if cancelled is not None:  # The SDK never answers a request its client cancelled.
-                cut_short = self.traffic.answered_in_batch(cancelled, None)
-                if cut_short is None:
-                    self.traffic.settled(cancelled)
-                else:
-                    await self.send_if_complete(cut_short)
-
-    async def admit_batch(self, text: str) -> list[str]:
-        """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
-        messages go on one by one, and `Replies` sends their replies back as one array.
-        Delete once the SDK does that, or once no client speaks 2025-03-26.
-        """
-        try:
-            value: object = json.loads(text)
-        except (ValueError, RecursionError):
-            await self.refuse(NOT_JSON)
-            return []
-        members = value if isinstance(value, list) else []  # pyright: ignore[reportUnknownVariableType]
-        refusal = (
-            EMPTY_BATCH
-            if not members
-            else NO_BATCHES
-            if self.traffic.protocol_version not in BATCH_VERSIONS
-            else BATCH_TOO_LARGE
-            if len(members) > MAX_BATCH  # pyright: ignore[reportUnknownArgumentType]
-            else None
-        )
-        if refusal is not None:
-            await self.refuse(refusal)
-            return []
-        batch = Batch()
-        texts: list[str] = []
-        judged: list[tuple[str, types.JSONRPCMessage]] = []
-        for member in members:  # pyright: ignore[reportUnknownVariableType]
-            member_text = json.dumps(member)
-            message = judge(member_text) if isinstance(member, dict) else NOT_A_MESSAGE
-            if isinstance(message, types.JSONRPCError):
-                self.warn(message)
-                batch.replies.append(message)
-            else:
-                judged.append((member_text, message))
-        for member_text, message in judged:  # All ids are registered before any member reaches the SDK.
-            await self.enter(message, len(member_text), batch)
-            texts.append(member_text)
-        batch.sealed = True
-        await self.send_if_complete(batch)  # When nothing in it awaits the SDK.
-        return texts
-
-    async def send_if_complete(self, batch: Batch) -> None:
-        await send_if_complete(batch, self.stdout, self.traffic)
-
-    async def refuse(self, reply: types.JSONRPCError) -> None:
-        self.warn(reply)
-        await self.stdout.answer(reply)
-
-    def warn(self, reply: types.JSONRPCError) -> None:
-        """Log the first few unreadable messages: a flood must not fill a stderr that nobody reads."""
-        self.warnings += 1
-        if self.warnings <= MAX_UNREADABLE_WARNINGS:
-            more = "; further ones are answered without a log line" if self.warnings == MAX_UNREADABLE_WARNINGS else ""
-            log.warning("answered an unreadable message: %s%s", reply.error.message, more)
-
-
-async def send_if_complete(batch: Batch, stdout: Stdout, traffic: Traffic) -> None:
-    """Write a batch's replies as one array once all are in (none for a batch of notifications)."""
-    if not batch.complete():
-        return
-    if batch.replies:
-        await stdout.write(batch.line())
-    for key in batch.answered:
-        traffic.settled(key)
-
-
-class MessageSource(Protocol):
-    async def receive(self) -> SessionMessage | Exception: ...
-    async def aclose(self) -> None: ...
-
-
-class MessageSink(Protocol):
-    async def send(self, item: SessionMessage, /) -> None: ...
-    async def aclose(self) -> None: ...
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> bool | None: ...
-
-
-StreamT = TypeVar("StreamT", MessageSource, MessageSink)
-
-
-class StreamProxy(Generic[StreamT]):
-    """Stands in front of one of the SDK's message streams; closing it closes that stream."""
-
-    def __init__(self, stream: StreamT) -> None:
-        self.stream = stream
+class Stream:
+    """What the SDK's stream protocols ask of a stream besides its data."""
 
     async def aclose(self) -> None:
-        await self.stream.aclose()
+        pass
 
     async def __aenter__(self) -> Self:
         return self
@@ -519,33 +367,238 @@ class StreamProxy(Generic[StreamT]):
         await self.aclose()
 
 
-class Replies(StreamProxy[MessageSink]):
-    """Stands in front of the SDK's write stream: settles what each reply answers, and gathers a batch's."""
+class Outbox(Stream):
+    """stdout, as the write stream the SDK sends to: its one writer, a whole line at a time.
 
-    def __init__(self, stream: MessageSink, stdout: Stdout, traffic: Traffic) -> None:
-        super().__init__(stream)
-        self.stdout, self.traffic = stdout, traffic
+    A reply settles the request it answers; a batch member's reply waits for the rest of its batch."""
+
+    def __init__(self, wire: Wire, flights: Flights) -> None:
+        self.wire, self.flights = wire, flights
+        self.lock = anyio.Lock(fast_acquire=True)
+        self.handshake: types.RequestId | None = None  # The initialize request's id.
+        self.protocol_version: str | None = None  # Once the handshake has agreed on one.
 
     async def send(self, item: SessionMessage, /) -> None:
         message = item.message
-        if not isinstance(message, Reply) or message.id is None:
-            await self.stream.send(item)
+        if not isinstance(message, types.JSONRPCResponse | types.JSONRPCError) or message.id is None:
+            await self.write(serialized(message))
             return
-        if isinstance(message, types.JSONRPCResponse) and "serverInfo" in message.result:
-            self.traffic.protocol_version = message.result.get("protocolVersion")  # The handshake's outcome.
-        batch = self.traffic.answered_in_batch(message.id, message)
-        if batch is None:
-            await self.stream.send(item)
-            self.traffic.settled(message.id)
+        key = coerce_request_id(message.id)
+        if key == self.handshake and isinstance(message, types.JSONRPCResponse):
+            self.protocol_version = message.result.get("protocolVersion")
+        flight = self.flights.requests.get(key)
+        if flight is None or flight.batch is None:
+            await self.write(serialized(message))
+            self.flights.settle(key)
         else:
-            await send_if_complete(batch, self.stdout, self.traffic)
+            flight.batch.replies.append(serialized(message))
+            flight.batch.awaiting -= 1
+            await self.send_if_complete(flight.batch)
+
+    async def unanswered(self, key: types.RequestId) -> None:
+        """The SDK's word that a request will have no reply: it was cancelled."""
+        flight = self.flights.requests.get(key)
+        self.flights.settle(key)
+        if flight is not None and flight.batch is not None:
+            flight.batch.members.remove(key)
+            flight.batch.awaiting -= 1
+            await self.send_if_complete(flight.batch)
+
+    async def send_if_complete(self, batch: Batch) -> None:
+        """Write a batch's replies as one array once all are in (none for a batch of notifications)."""
+        if batch.sealed and not batch.awaiting:
+            if batch.replies:
+                await self.write("[" + ",".join(batch.replies) + "]")
+            for key in batch.members:
+                self.flights.settle(key)
+
+    async def write(self, line: str) -> None:
+        async with self.lock:
+            await self.wire.write(line.encode() + b"\n")
 
 
-# Serving --------------------------------------------------------------------------------
+class Inbox(Stream):
+    """stdin, as the read stream the SDK reads from: only valid messages, each line parsed once, and bounded.
+
+    Repairs #2751 (unreadable lines dropped silently): a line that is not a valid message
+    gets the error JSON-RPC 2.0 asks for, with its id when that is readable, and so does a
+    request whose id is neither a string nor an integer (the SDK reads it as a notification)
+    or is still in flight. A line over MAX_LINE_BYTES is answered as soon as it passes that,
+    and skipped; blank lines carry no message.
+
+    Repairs #2678 (in-flight requests cancelled at stdin EOF): EOF reaches the SDK only once
+    every request read has settled, for at most DRAIN_SECONDS, so that
+    `printf ... | uv run heartbeat.py` prints every answer.
+
+    Bounds memory: no request is taken while MAX_IN_FLIGHT requests, or MAX_IN_FLIGHT_BYTES of
+    them, wait (a client that writes but does not read); notifications, cancellations among
+    them, and EOF are still read then.
+    """
+
+    def __init__(self, wire: Wire, outbox: Outbox, flights: Flights) -> None:
+        self.wire, self.outbox, self.flights = wire, outbox, flights
+        self.ready: deque[SessionMessage] = deque()  # Parsed and counted; next to go to the SDK.
+        self.buffer = bytearray()
+        self.start = self.scanned = 0  # Where the next line starts in the buffer; how far it has no newline.
+        self.skipping = False  # The rest of an over-long line.
+        self.at_start = True  # The first line may begin with a byte order mark.
+        self.at_eof = self.ended = False
+        self.warnings = 0
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> SessionMessage:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def receive(self) -> SessionMessage:
+        while not self.ready:
+            if self.ended:
+                raise anyio.EndOfStream
+            line = await self.next_line()
+            if line is None:
+                await self.drain()
+            else:
+                await self.admit(line)
+        return self.ready.popleft()
+
+    async def next_line(self) -> bytes | None:
+        """The next line, without its newline; None at EOF. One over MAX_LINE_BYTES is answered here."""
+        while True:
+            end = self.buffer.find(b"\n", self.scanned)
+            if end >= 0:
+                line = bytes(self.buffer[self.start : end])
+                self.start = self.scanned = end + 1
+                if self.skipping:
+                    self.skipping = False
+                elif len(line) > MAX_LINE_BYTES:
+                    await self.refuse(TOO_LONG)
+                else:
+                    return line
+                continue
+            del self.buffer[: self.start]
+            self.start = 0
+            if len(self.buffer) > MAX_LINE_BYTES and not self.skipping:
+                await self.refuse(TOO_LONG)  # As soon as it passes the limit: the rest may never come.
+                self.skipping = True
+            if self.skipping:
+                self.buffer.clear()
+            self.scanned = len(self.buffer)
+            chunk = b"" if self.at_eof else await self.wire.read()
+            if not chunk:
+                self.at_eof = True
+                line, self.buffer = bytes(self.buffer), bytearray()
+                return line or None
+            self.buffer += chunk
+
+    async def admit(self, line: bytes) -> None:
+        """Make ready the message or messages a line holds, or answer it."""
+        if self.at_start:
+            self.at_start = self.skipping = False
+            line = line.removeprefix(BYTE_ORDER_MARK)
+        if not line.strip(JSON_WHITESPACE):
+            return
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            return await self.refuse(NOT_UTF8)
+        try:
+            value: object = json.loads(text, parse_constant=reject_constant)
+        except RecursionError:
+            return await self.refuse(error_reply(types.INVALID_REQUEST, TOO_DEEP, top_level_id(text)))
+        except ValueError:
+            return await self.refuse(NOT_JSON)
+        surrogates = SURROGATE_ESCAPE.search(line) is not None
+        if isinstance(value, list):
+            return await self.admit_batch(cast(list[Any], value), len(line), surrogates)
+        message = judge(value, surrogates)
+        if isinstance(message, Refusal):
+            return await self.refuse(message.reply)
+        if isinstance(message, types.JSONRPCRequest):
+            await self.flights.wait_for_room()  # Parsed first: what is not a request, a cancellation say, goes on.
+            if clash := self.take(message, len(line), None):
+                return await self.refuse(clash)
+        self.ready.append(self.delivered(message))
+
+    async def admit_batch(self, members: list[Any], size: int, surrogates: bool) -> None:
+        """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
+        messages go on one by one, and their replies go back as one array. Delete once the SDK
+        does that, or once no client speaks 2025-03-26.
+        """
+        refusal = (
+            EMPTY_BATCH
+            if not members
+            else NO_BATCHES
+            if self.outbox.protocol_version not in BATCH_VERSIONS
+            else BATCH_TOO_LARGE
+            if len(members) > MAX_BATCH
+            else None
+        )
+        if refusal is not None:
+            return await self.refuse(refusal)
+        messages = [judge(member, surrogates) for member in members]
+        if any(isinstance(message, types.JSONRPCRequest) for message in messages):
+            await self.flights.wait_for_room()
+        batch = Batch()
+        share = size // len(members)
+        for judged in messages:
+            clash = self.take(judged, share, batch) if isinstance(judged, types.JSONRPCRequest) else None
+            refusal = judged.reply if isinstance(judged, Refusal) else clash
+            if refusal is not None:
+                self.warn(refusal)
+                batch.replies.append(serialized(refusal))
+            elif not isinstance(judged, Refusal):
+                self.ready.append(self.delivered(judged))
+        batch.sealed = True
+        await self.outbox.send_if_complete(batch)  # When nothing in it awaits the SDK.
+
+    def take(self, request: types.JSONRPCRequest, size: int, batch: Batch | None) -> types.JSONRPCError | None:
+        """Count a request in flight; or the refusal of one whose id is in flight already."""
+        key = coerce_request_id(request.id)
+        if key in self.flights.requests:
+            return error_reply(types.INVALID_REQUEST, IN_USE, request.id)
+        self.flights.take(key, size, batch)
+        if request.method == "initialize":
+            self.outbox.handshake = key
+        return None
+
+    def delivered(self, message: types.JSONRPCMessage) -> SessionMessage:
+        """The message as the SDK is handed it; a request's says how to settle it if it gets no reply."""
+        if not isinstance(message, types.JSONRPCRequest):
+            return SessionMessage(message)
+        settle = partial(self.outbox.unanswered, coerce_request_id(message.id))
+        return SessionMessage(message, ServerMessageMetadata(on_request_unanswered=settle))
+
+    async def drain(self) -> None:
+        """At EOF: wait, for up to DRAIN_SECONDS, until every request read has settled."""
+        self.ended = True
+        with anyio.move_on_after(DRAIN_SECONDS):
+            await self.flights.wait_until_settled()
+        if self.flights.requests:
+            unanswered = len(self.flights.requests)
+            log.warning("stdin closed; %d requests still unanswered after %g s", unanswered, DRAIN_SECONDS)
+
+    async def refuse(self, reply: types.JSONRPCError) -> None:
+        self.warn(reply)
+        await self.outbox.write(serialized(reply))
+
+    def warn(self, reply: types.JSONRPCError) -> None:
+        """Log the first few unreadable messages: a flood must not fill a stderr that nobody reads."""
+        self.warnings += 1
+        if self.warnings <= MAX_UNREADABLE_WARNINGS:
+            more = "; further ones are answered without a log line" if self.warnings == MAX_UNREADABLE_WARNINGS else ""
+            said = reply.error.message.encode("unicode_escape").decode("ascii")  # A client's text forges no line.
+            log.warning("answered an unreadable message: %s%s", said, more)
+
+
+# Serving ---------------------------------------------------------------------------------
 
 
 def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
-    """Exit 0 on SIGINT, SIGTERM, SIGHUP (a closed terminal) or SIGBREAK (Ctrl-Break), with one log line.
+    """Exit 0 on a stop signal (Ctrl-C, SIGTERM, SIGHUP, Ctrl-Break), with one log line.
 
     Repairs #3551 (Ctrl-C ignored). The line being written is finished first, for up to
     STOP_SECONDS; a second signal ends the process at once. It ends with `os._exit`, since
@@ -566,10 +619,8 @@ def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
         stdout.after_line = exit_now
         threading.Timer(STOP_SECONDS, exit_now).start()
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
-        signum: int | None = getattr(signal, name, None)  # SIGHUP is POSIX's, SIGBREAK (Ctrl-Break) Windows'.
-        if signum is not None:
-            signal.signal(signum, stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
 
 
 def last_words(logger: logging.Logger, message: str) -> None:
@@ -589,10 +640,9 @@ def last_words(logger: logging.Logger, message: str) -> None:
 
 
 async def serve_streams(server: Server[Any], stdin: Wire, stdout: Wire) -> None:
-    writer = Stdout(stdout)
-    traffic = Traffic()
-    async with stdio_server(stdin=Stdin(stdin, writer, traffic), stdout=writer) as (read_stream, write_stream):
-        await server.run(read_stream, Replies(write_stream, writer, traffic), server.create_initialization_options())
+    flights = Flights()
+    outbox = Outbox(stdout, flights)
+    await server.run(Inbox(stdin, outbox, flights), outbox, server.create_initialization_options())
 
 
 def serve(server: Server[Any]) -> None:
@@ -613,8 +663,11 @@ def serve(server: Server[Any]) -> None:
     try:
         if stdin is not None:
             anyio.run(serve_streams, server, stdin, stdout)
-    except* OSError as failure:
-        logger.error("stopping: cannot use stdio (%s)", failure.exceptions[0])
+    except* StdioFailed as failures:
+        failure: BaseException = failures
+        while isinstance(failure, BaseExceptionGroup):  # Each task group the failure passed through.
+            failure = failure.exceptions[0]  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        logger.error("stopping: cannot use stdio (%s)", failure.args[0])
         stdout.restore()
         logging.shutdown()
         os._exit(1)  # As in `stop_on_signals`: a worker thread may still be reading stdin.

@@ -231,7 +231,7 @@ def handler_microseconds() -> dict[str, float]:
         return (time.perf_counter() - started) / calls * 1e6
 
     return {
-        "heartbeat": anyio.run(time_handler, heartbeat.call_tool),
+        "heartbeat": anyio.run(time_handler, heartbeat.TOOLS.call),
         "bare SDK": anyio.run(time_handler, bare_sdk.call_tool),
     }
 

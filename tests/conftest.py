@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import fcntl
+import importlib
 import json
 import os
 import queue
@@ -27,14 +28,18 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
-from heartbeat import server
-from heartbeat_setup import callable_tool
+import serving
+from host_setup import SERVER_MODULE, callable_tool
 
+SERVED = importlib.import_module(SERVER_MODULE)  # The server's module (heartbeat.py), under whatever name it has.
+server = SERVED.server
+NAME, VERSION = server.name, server.version
+SERVER_FILE = f"{SERVER_MODULE}.py"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 INTEROP_DIR = PROJECT_DIR / "tests" / "interop"
 REPLY_TIMEOUT = 30.0  # Generous: a cold `uv run` on a busy CI machine takes seconds.
-HOST_LAUNCH = ["run", "--quiet", "--no-dev", "--frozen", "heartbeat.py"]  # After `uv`, as hosts start it.
-SERVER = [sys.executable, str(PROJECT_DIR / "heartbeat.py")]
+HOST_LAUNCH = ["run", "--quiet", "--no-dev", "--frozen", SERVER_FILE]  # After `uv`, as hosts start it.
+SERVER = [sys.executable, str(PROJECT_DIR / SERVER_FILE)]
 PROBE = [sys.executable, "-m", "tests.probe_server"]  # The test-only server on the same repairs.
 collect_ignore = ["make_it_your_own"]  # Data: the change that tests/test_template.py applies to a copy.
 
@@ -83,6 +88,11 @@ def call_request(request_id: types.RequestId, name: str, arguments: Any) -> dict
     }
 
 
+def served_tools() -> serving.Tools:
+    """The server module's `Tools`: what its `Server` lists and calls."""
+    return next(value for value in vars(SERVED).values() if isinstance(value, serving.Tools))
+
+
 def listed_tools() -> list[types.Tool]:
     """The tools the server lists, as a client sees them."""
 
@@ -124,12 +134,12 @@ def run_script(script: str, *args: str, env: dict[str, str] | None = None) -> su
 
 
 def host_launch() -> list[str]:
-    """The command hosts run: `uv run --no-dev --frozen heartbeat.py` (slower to start than the default)."""
+    """The command hosts run: `uv run --no-dev --frozen` the server (slower to start than the default)."""
     return [uv(), *HOST_LAUNCH]
 
 
 class StdioServer:
-    """heartbeat.py (or `launch`) in a process of its own, with stdout read on a thread while we write.
+    """The server (or `launch`) in a process of its own, with stdout read on a thread while we write.
 
     Started with this venv's Python, which is what `uv run` ends up running; tests about
     the launch itself pass `launch=host_launch()`, and transport tests `launch=PROBE`.

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from mcp import Client
 
-import heartbeat
-from tests.conftest import BUNDLE_DIR, PROJECT_DIR, StdioServer, sample_call, uv
+from tests.conftest import BUNDLE_DIR, NAME, PROJECT_DIR, SERVER_FILE, StdioServer, sample_call, server, uv
 
 MANIFEST: dict[str, Any] = json.loads((PROJECT_DIR / "manifest.json").read_text(encoding="utf-8"))
 BUNDLE_FILES = {
-    "heartbeat.py",
+    SERVER_FILE,
+    "serving.py",
     "stdio_repairs.py",
     "pyproject.toml",
     "uv.lock",
@@ -32,7 +32,7 @@ DEV_ONLY = ("pytest", "hypothesis", "ruff", "pyright", "nodeenv")  # What only o
 
 @pytest.mark.anyio
 async def test_manifest_version_and_tools_are_what_the_server_reports() -> None:
-    async with Client(heartbeat.server, mode="legacy") as client:
+    async with Client(server, mode="legacy") as client:
         assert client.server_info is not None
         assert MANIFEST["version"] == client.server_info.version
         listed = (await client.list_tools()).tools
@@ -40,7 +40,7 @@ async def test_manifest_version_and_tools_are_what_the_server_reports() -> None:
 
 
 def test_manifest_name_is_the_server_s() -> None:
-    assert MANIFEST["name"] == heartbeat.NAME
+    assert MANIFEST["name"] == NAME
 
 
 def test_manifest_python_range_is_pyprojects() -> None:
@@ -48,14 +48,14 @@ def test_manifest_python_range_is_pyprojects() -> None:
     assert MANIFEST["compatibility"]["runtimes"]["python"] == pyproject["project"]["requires-python"]
 
 
-def test_manifest_runs_heartbeat_py_with_uv_and_nothing_but_what_serving_needs() -> None:
+def test_manifest_runs_the_server_with_uv_and_nothing_but_what_serving_needs() -> None:
     assert MANIFEST["manifest_version"] == "0.4"
     assert MANIFEST["server"] == {
         "type": "uv",
-        "entry_point": "heartbeat.py",
+        "entry_point": SERVER_FILE,
         "mcp_config": {
             "command": "uv",
-            "args": ["run", "--directory", "${__dirname}", "--no-dev", "--frozen", "heartbeat.py"],
+            "args": ["run", "--directory", "${__dirname}", "--no-dev", "--frozen", SERVER_FILE],
         },
     }
     assert (PROJECT_DIR / MANIFEST["icon"]).is_file()

@@ -14,9 +14,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-import heartbeat_setup as setup
-from heartbeat import NAME
-from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT
+import host_setup as setup
+from tests.conftest import NAME, PROJECT_DIR, REPLY_TIMEOUT
 
 PACKAGE = "Claude_pzs8sxrjxfjjc"
 
@@ -178,7 +177,7 @@ def test_a_cp1252_console_gets_every_line_without_a_traceback(tmp_path: Path, co
     config = home / setup.CONFIG_NAME
     arguments = command if command == ["hosts"] else [*command, "--config", str(config)]
     done = subprocess.run(
-        [sys.executable, "heartbeat_setup.py", *arguments],
+        [sys.executable, "host_setup.py", *arguments],
         cwd=PROJECT_DIR,
         capture_output=True,
         timeout=REPLY_TIMEOUT,

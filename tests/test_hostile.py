@@ -18,14 +18,16 @@ from typing import Any
 
 import pytest
 
-from heartbeat import NAME
-from stdio_repairs import DRAIN_SECONDS, MAX_BATCH, MAX_IN_FLIGHT, MAX_LINE_BYTES, MAX_UNREADABLE_WARNINGS
+from stdio_repairs import DRAIN_SECONDS, IN_USE, MAX_BATCH, MAX_IN_FLIGHT, MAX_LINE_BYTES, MAX_UNREADABLE_WARNINGS
 from tests.conftest import (
     INITIALIZED,
+    NAME,
     PROBE,
     PROJECT_DIR,
     REPLY_TIMEOUT,
     SERVER,
+    SERVER_FILE,
+    SERVER_MODULE,
     StdioServer,
     assert_clean_exit,
     call_request,
@@ -110,14 +112,18 @@ def held_back(command: list[str], preamble: bytes, feed: bytes, replies: int) ->
 # Lines that are not valid messages --------------------------------------------------------
 
 
-def test_every_request_is_answered_at_eof_even_when_ids_repeat() -> None:
+def test_every_request_is_answered_at_eof_and_an_id_still_in_flight_is_refused() -> None:
     process = StdioServer()
     process.write(frames(initialize_request(), INITIALIZED, *[sample_call(1)] * 20))
     process.close_stdin()
     assert_clean_exit(process)
     replies = [json.loads(line) for line in process.remaining_stdout()]
     assert len(replies) == 21
-    assert sum(reply.get("result", {}).get("isError") is False for reply in replies) == 20
+    answered = [reply for reply in replies[1:] if reply.get("result", {}).get("isError") is False]
+    refused = [reply for reply in replies[1:] if reply.get("error") == {"code": -32600, "message": IN_USE}]
+    assert answered
+    assert len(answered) + len(refused) == 20
+    assert {reply["id"] for reply in replies[1:]} == {1}
 
 
 @pytest.mark.parametrize(
@@ -480,8 +486,8 @@ def test_ctrl_c_at_any_point_of_start_up_ends_the_process_without_a_traceback(
     )
     command = {
         "script": [*SERVER],
-        "module": [sys.executable, "-m", "heartbeat"],
-        "elsewhere": [sys.executable, os.path.relpath(PROJECT_DIR / "heartbeat.py", tmp_path)],
+        "module": [sys.executable, "-m", SERVER_MODULE],
+        "elsewhere": [sys.executable, os.path.relpath(PROJECT_DIR / SERVER_FILE, tmp_path)],
     }[launch]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT_DIR)])}
     done = subprocess.run(
@@ -498,7 +504,7 @@ def test_ctrl_c_at_any_point_of_start_up_ends_the_process_without_a_traceback(
 
 def run_in_shell(redirection: str) -> subprocess.CompletedProcess[bytes]:
     """heartbeat.py started by a POSIX shell with `redirection` (such as `0<&-`, which closes stdin)."""
-    command = f"exec {sys.executable} {PROJECT_DIR / 'heartbeat.py'} {redirection}"
+    command = f"exec {sys.executable} {PROJECT_DIR / SERVER_FILE} {redirection}"
     return subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=REPLY_TIMEOUT, check=False)
 
 

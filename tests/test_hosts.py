@@ -1,4 +1,4 @@
-"""The setups `heartbeat_setup.py hosts` prints, and real hosts from npm (tests/hosts) started as they say.
+"""The setups `host_setup.py hosts` prints, and real hosts from npm (tests/hosts) started as they say.
 
 Each host runs in a HOME of its own, is configured with the printed command or file, word for
 word, and must report the server connected and, where it can headless, list its tools. No host
@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 
-import heartbeat_setup as setup
-from heartbeat import NAME
-from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, TOOLS, node_with, run_script, skip_or_fail
+import host_setup as setup
+from tests.conftest import NAME, PROJECT_DIR, REPLY_TIMEOUT, TOOLS, node_with, run_script, skip_or_fail
 
 HOSTS_DIR = PROJECT_DIR / "tests" / "hosts"
 TOOL_NAMES = [tool.name for tool in TOOLS]
@@ -33,7 +32,7 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def printed(*args: str, env: dict[str, str] | None = None) -> str:
-    done = run_script("heartbeat_setup.py", "hosts", *args, env=env)
+    done = run_script("host_setup.py", "hosts", *args, env=env)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     return done.stdout
 
@@ -64,7 +63,7 @@ def test_a_named_host_and_name_are_all_that_is_printed() -> None:
 
 
 def test_an_unknown_host_is_refused_naming_the_hosts() -> None:
-    done = run_script("heartbeat_setup.py", "hosts", "claude")
+    done = run_script("host_setup.py", "hosts", "claude")
     assert done.returncode == 2
     assert done.stderr.endswith(f"argument HOST: must be one of {', '.join(setup.HOSTS)}, not 'claude'\n")
 

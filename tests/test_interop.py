@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import uvicorn
 
-import heartbeat
 from tests.conftest import (
     BUNDLE_DIR,
     HOST_LAUNCH,
@@ -29,6 +28,7 @@ from tests.conftest import (
     PROJECT_DIR,
     SAMPLE_ARGUMENTS,
     SAMPLE_TOOL,
+    SERVED,
     TOOLS,
     uv,
     wait_for,
@@ -61,7 +61,7 @@ def assert_client_saw_the_contract(report: dict[str, Any], version: str) -> None
     """What every SDK client must see: the tools, a call, a tool error, -32602 and a clean close."""
     assert "connected" not in report, report
     assert report["protocolVersion"] == version
-    server = heartbeat.server
+    server = SERVED.server
     assert report["serverInfo"] == {"name": server.name, "title": server.title, "version": server.version}
     assert report["tools"] == LISTED
     ok = report["ok"]["result"]  # A client that validates structuredContent would have thrown.
@@ -149,7 +149,7 @@ def http_url() -> Iterator[str]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    host = uvicorn.Server(uvicorn.Config(heartbeat.server.streamable_http_app(), log_level="warning"))
+    host = uvicorn.Server(uvicorn.Config(SERVED.server.streamable_http_app(), log_level="warning"))
     thread = threading.Thread(target=host.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     wait_for(lambda: host.started or not thread.is_alive(), "the HTTP host to start")

@@ -1,4 +1,8 @@
-"""The project around the server: versions, layout, docs, host config and CI agree with the code."""
+"""The project around the server: identity, layout, docs, host config and CI agree with the code.
+
+The docs are checked where they make a claim (a snippet, a command, a host), never for
+their prose: a copy of the template writes its own README and keeps these tests.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,26 @@ import ast
 import json
 import re
 import tomllib
+from pathlib import Path
 
-import heartbeat
-from heartbeat_setup import HOSTS
+from host_setup import HOSTS
 from tests import probe_server
-from tests.conftest import PROJECT_DIR
-
-README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-SHIPPED = ("heartbeat.py", "stdio_repairs.py", "heartbeat_setup.py")
-
+from tests.conftest import NAME, PROJECT_DIR, SERVER_FILE, SERVER_MODULE, VERSION, served_tools
 
 PYPROJECT = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+SHIPPED = (SERVER_FILE, "serving.py", "stdio_repairs.py", "host_setup.py")
+DOCS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 TOOL_OWN_TESTS = ("test_tool.py", "test_properties.py")
+
+
+def docs_text() -> str:
+    return "\n".join(path.read_text(encoding="utf-8") for path in DOCS if path.is_file())
 
 
 def test_the_identity_is_pyproject_s_and_the_manifest_keeps_a_copy() -> None:
     manifest = json.loads((PROJECT_DIR / "manifest.json").read_text(encoding="utf-8"))
-    assert (PYPROJECT["name"], PYPROJECT["version"]) == (heartbeat.NAME, heartbeat.VERSION)
-    assert (manifest["name"], manifest["version"]) == (PYPROJECT["name"], PYPROJECT["version"])
+    assert (PYPROJECT["name"], PYPROJECT["version"]) == (NAME, VERSION)
+    assert (manifest["name"], manifest["version"]) == (NAME, VERSION), "manifest.json: set the name and version"
 
 
 # The code of the project, but for the template proof, which holds another server's code as data.
@@ -36,18 +42,21 @@ SOURCES = [
 
 
 def test_no_module_writes_the_version_again() -> None:
-    assert [path.name for path in SOURCES if f'"{PYPROJECT["version"]}"' in path.read_text(encoding="utf-8")] == []
+    writing = [path.name for path in SOURCES if f'"{VERSION}"' in path.read_text(encoding="utf-8")]
+    assert writing == [], f'{writing} write the version "{VERSION}" again: read it from pyproject.toml instead'
 
 
 def test_only_the_server_and_the_tool_s_own_tests_name_its_tools() -> None:
-    names = set(heartbeat.TOOLS) - {tool.name for tool in probe_server.TOOLS}  # The probe's are the tests' own.
+    names = set(served_tools().handlers) - {tool.name for tool in probe_server.TOOLS}  # The probe's are the tests'.
     knowing = {path.name for path in SOURCES for name in names if name in path.read_text(encoding="utf-8")}
-    assert knowing <= {"heartbeat.py", *TOOL_OWN_TESTS}
+    assert knowing <= {SERVER_FILE, *TOOL_OWN_TESTS}, "only the server and its tool's own tests may name its tools"
 
 
-def test_heartbeat_py_has_no_script_block_that_would_bypass_the_lock() -> None:
-    source = (PROJECT_DIR / "heartbeat.py").read_text(encoding="utf-8")
-    assert not re.search(r"^# /// script", source, re.MULTILINE)
+def test_the_server_has_no_script_block_that_would_bypass_the_lock() -> None:
+    source = (PROJECT_DIR / SERVER_FILE).read_text(encoding="utf-8")
+    assert not re.search(r"^# /// script", source, re.MULTILINE), (
+        f"{SERVER_FILE}: a PEP 723 block makes uv ignore uv.lock"
+    )
 
 
 def imported_modules(file: str) -> set[str]:
@@ -63,16 +72,17 @@ def imported_modules(file: str) -> set[str]:
     return names
 
 
-def test_imports_point_one_way_setup_then_server_then_repairs() -> None:
-    server, repairs, setup = (imported_modules(file) for file in SHIPPED)
-    assert "stdio_repairs" in server
-    assert "heartbeat_setup" not in server
-    assert not {"heartbeat", "heartbeat_setup"} & {name.split(".")[0] for name in repairs}
-    assert "heartbeat" in setup
+def test_imports_point_one_way_server_then_serving_then_repairs_and_the_setup_tool_beside_them() -> None:
+    server, serving, repairs, setup = ({name.split(".")[0] for name in imported_modules(file)} for file in SHIPPED)
+    assert "serving" in server
+    assert "stdio_repairs" in serving
+    assert not {SERVER_MODULE, "host_setup"} & (serving | repairs | server)
+    assert "serving" not in repairs
+    assert SERVER_MODULE not in setup, f"host_setup.py must not import {SERVER_FILE}, the file a copy rewrites"
 
 
 def test_the_server_leaves_what_only_check_needs_to_the_setup_module() -> None:
-    server = imported_modules("heartbeat.py")
+    server = imported_modules(SERVER_FILE)
     assert not {"mcp.Client", "mcp.stdio_client", "mcp.StdioServerParameters"} & server
 
 
@@ -82,44 +92,42 @@ def test_the_shipped_modules_use_no_private_sdk_module() -> None:
         assert private == [], file
 
 
-def test_example_config_is_valid_json_and_matches_the_readme() -> None:
+def test_the_example_config_runs_the_server_as_hosts_do() -> None:
     example = json.loads((PROJECT_DIR / "claude_desktop_config.example.json").read_text(encoding="utf-8"))
     [server] = example["mcpServers"].values()
     assert server["command"].endswith("/uv")
     assert server["args"][0] == "--directory"
-    assert server["args"][2:] == ["run", "--no-dev", "--frozen", "heartbeat.py"]
-    assert example in [json.loads(block) for block in json_blocks(README)]
+    assert server["args"][2:] == ["run", "--no-dev", "--frozen", SERVER_FILE]
 
 
-def json_blocks(markdown: str) -> list[str]:
-    return re.findall(r"```json\n(.*?)```", markdown, re.DOTALL)
-
-
-def test_every_json_snippet_in_the_readme_parses() -> None:
-    blocks = json_blocks(README)
-    assert blocks
-    for block in blocks:
+def test_every_json_snippet_in_the_docs_parses() -> None:
+    text = docs_text()
+    for block in re.findall(r"```json\n(.*?)```", text, re.DOTALL):
         json.loads(block)
-    for block in re.findall(r"```jsonl\n(.*?)```", README, re.DOTALL):
+    for block in re.findall(r"```jsonl\n(.*?)```", text, re.DOTALL):
         for line in block.splitlines():
-            assert json.loads(line)["jsonrpc"] == "2.0"
+            assert json.loads(line)["jsonrpc"] == "2.0", line
 
 
-def test_every_host_command_in_the_readme_runs_only_what_serving_needs() -> None:
-    host_commands = re.findall(r"--directory[^\n]*?heartbeat\.py", README)
-    assert len(host_commands) >= 2
-    for command in host_commands:
-        assert re.search(r'\brun"?,? "?--no-dev"?,? "?--frozen"?,? "?heartbeat\.py', command), command
+def test_every_host_command_in_the_docs_runs_only_what_serving_needs() -> None:
+    for command in re.findall(rf"--directory[^\n]*?{re.escape(SERVER_FILE)}", docs_text()):
+        assert re.search(rf'\brun"?,? "?--no-dev"?,? "?--frozen"?,? "?{re.escape(SERVER_FILE)}', command), command
 
 
-def test_the_readme_has_a_line_for_each_host_and_names_only_those_hosts_knows() -> None:
-    named = re.findall(r"^\| [^|]+ \| [^|]+ \| `uv run heartbeat_setup\.py hosts ([^`]+)` \|$", README, re.MULTILINE)
-    assert named == list(HOSTS)
+def test_every_host_the_docs_name_is_one_the_setup_tool_knows() -> None:
+    named = set(re.findall(r"host_setup\.py hosts ([a-z][a-z-]*)", docs_text()))
+    assert named <= set(HOSTS), f"the docs name hosts that `host_setup.py hosts` does not know: {named - set(HOSTS)}"
 
 
-def test_readme_promises_the_two_commands_and_ci_runs_the_test_one() -> None:
-    assert "uv run heartbeat.py" in README
-    assert "uv run pytest" in README
+def test_every_doc_link_points_at_a_file_that_exists() -> None:
+    for path in DOCS:
+        for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+            assert (path.parent / target).exists(), f"{path.name} links to {target}, which does not exist"
+
+
+def test_ci_runs_the_test_command_the_readme_gives() -> None:
     ci = (PROJECT_DIR / ".ci" / "run").read_text(encoding="utf-8")
-    assert re.search(r"^uv run pytest", ci, re.MULTILINE)
+    assert re.search(r"^uv run pytest$", ci, re.MULTILINE)
     assert "HEARTBEAT_REQUIRE_INTEROP=1" in ci
+    readme = Path(PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert "uv run pytest" in readme, "README.md should give the test command CI runs: uv run pytest"

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from mcp import Client
 
-from heartbeat import HEARTBEAT_TOOL, MAX_USER_LENGTH, HeartbeatArguments, server, validate_arguments
+from heartbeat import HEARTBEAT_TOOL, MAX_USER_LENGTH, HeartbeatArguments, server
+from serving import validate_arguments
 from tests.conftest import only_text
 
 JSON_VALUES = st.recursive(

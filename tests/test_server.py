@@ -11,8 +11,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from mcp import Client, MCPError
 from mcp_types import INVALID_PARAMS
 
-import heartbeat
-from tests.conftest import PROJECT_DIR, SAMPLE_ARGUMENTS, SAMPLE_TOOL, TOOLS, only_text
+from tests.conftest import PROJECT_DIR, SAMPLE_ARGUMENTS, SAMPLE_TOOL, TOOLS, only_text, served_tools
 
 pytestmark = pytest.mark.anyio
 
@@ -77,8 +76,8 @@ async def test_a_tool_that_fails_inside_is_a_generic_error_with_the_details_only
     def broken_reply(arguments: Any, ctx: Any) -> dict[str, Any]:
         raise RuntimeError("secret internal detail")
 
-    handler = dataclasses.replace(heartbeat.TOOLS[SAMPLE_TOOL], reply=broken_reply)
-    monkeypatch.setitem(heartbeat.TOOLS, SAMPLE_TOOL, handler)
+    handlers = served_tools().handlers
+    monkeypatch.setitem(handlers, SAMPLE_TOOL, dataclasses.replace(handlers[SAMPLE_TOOL], reply=broken_reply))
     result = await client.call_tool(SAMPLE_TOOL, SAMPLE_ARGUMENTS)
     assert result.is_error is True
     assert only_text(result) == f"{SAMPLE_TOOL} failed inside the server; the details are in the server's log."

@@ -1,4 +1,4 @@
-"""heartbeat_setup.py: install, uninstall and check, against temporary files only."""
+"""host_setup.py: install, uninstall and check, against temporary files only."""
 
 from __future__ import annotations
 
@@ -16,9 +16,22 @@ from typing import Any
 import anyio
 import pytest
 
-import heartbeat_setup as setup
-from heartbeat import LOG_LEVEL_VARIABLE, NAME, VERSION
-from tests.conftest import PROJECT_DIR, REPLY_TIMEOUT, SAMPLE_ARGUMENTS, SAMPLE_TOOL, TOOLS, run_script, uv
+import host_setup as setup
+import serving
+from tests.conftest import (
+    NAME,
+    PROJECT_DIR,
+    REPLY_TIMEOUT,
+    SAMPLE_ARGUMENTS,
+    SAMPLE_TOOL,
+    SERVER_FILE,
+    TOOLS,
+    VERSION,
+    run_script,
+    uv,
+)
+
+LOG_LEVEL_VARIABLE = serving.log_level_variable(NAME)
 
 OTHER_CONFIG = {
     "globalShortcut": "Ctrl+Space",
@@ -49,7 +62,7 @@ def config(tmp_path: Path) -> Path:
 def expected_entry() -> dict[str, Any]:
     return {
         "command": setup.uv_path(),
-        "args": ["--directory", str(PROJECT_DIR), "run", "--no-dev", "--frozen", "heartbeat.py"],
+        "args": ["--directory", str(PROJECT_DIR), "run", "--no-dev", "--frozen", SERVER_FILE],
     }
 
 
@@ -186,9 +199,9 @@ def test_a_config_it_cannot_merge_into_is_refused_and_left_untouched(config: Pat
 
 def test_the_cli_refuses_invalid_json_in_one_line_without_a_traceback(config: Path) -> None:
     config.write_text("{oops", encoding="utf-8")
-    done = run_script("heartbeat_setup.py", "install", "--config", str(config))
+    done = run_script("host_setup.py", "install", "--config", str(config))
     assert done.returncode == 1
-    assert done.stderr.startswith(f"heartbeat_setup install: {config} is not valid JSON (")
+    assert done.stderr.startswith(f"host_setup install: {config} is not valid JSON (")
     assert "Traceback" not in done.stderr
     assert config.read_text(encoding="utf-8") == "{oops"
 
@@ -289,7 +302,7 @@ def test_concurrent_installs_lose_no_entry(config: Path) -> None:
     names = [f"s{number}" for number in range(8)]
     runs = [
         subprocess.Popen(
-            [sys.executable, "heartbeat_setup.py", "install", "--config", str(config), "--name", name],
+            [sys.executable, "host_setup.py", "install", "--config", str(config), "--name", name],
             cwd=PROJECT_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -344,9 +357,9 @@ def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: 
 def test_the_cli_refuses_in_one_line_without_a_traceback(config: Path) -> None:
     content, problem = UNWRITABLE_JSON[0]
     config.write_text(content, encoding="utf-8")
-    done = run_script("heartbeat_setup.py", "install", "--config", str(config))
+    done = run_script("host_setup.py", "install", "--config", str(config))
     assert done.returncode == 1
-    assert done.stderr == f"heartbeat_setup install: {config} {problem}. Nothing was written.\n"
+    assert done.stderr == f"host_setup install: {config} {problem}. Nothing was written.\n"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, devices and symlink loops are POSIX")
@@ -402,9 +415,9 @@ def test_permission_denied_is_one_line_and_changes_nothing(
 def test_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("", encoding="utf-8")
     config = tmp_path / "file" / "Claude" / "claude_desktop_config.json"
-    done = run_script("heartbeat_setup.py", "install", "--config", str(config))
+    done = run_script("host_setup.py", "install", "--config", str(config))
     assert done.returncode == 1
-    assert done.stderr == f"heartbeat_setup install: cannot read {config}: Not a directory. Nothing was written.\n"
+    assert done.stderr == f"host_setup install: cannot read {config}: Not a directory. Nothing was written.\n"
 
 
 @pytest.mark.parametrize("failing", ["backup", "config"])
@@ -456,7 +469,7 @@ def entry_in(config: Path, entry: Any) -> None:
 def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits(config: Path) -> None:
     dies = {"command": sys.executable, "args": ["-c", "import sys; print('no luck', file=sys.stderr); sys.exit(3)"]}
     entry_in(config, dies)
-    done = run_script("heartbeat_setup.py", "check", "--config", str(config), "--json")
+    done = run_script("host_setup.py", "check", "--config", str(config), "--json")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     report = json.loads(done.stdout)
@@ -474,7 +487,7 @@ def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: P
     )
     entry_in(config, {"command": sys.executable, "args": ["-c", chatty]})
     # The server never exits: had check waited for its answer, the problem would be the timeout.
-    done = run_script("heartbeat_setup.py", "check", "--config", str(config), f"--timeout={REPLY_TIMEOUT / 2}")
+    done = run_script("host_setup.py", "check", "--config", str(config), f"--timeout={REPLY_TIMEOUT / 2}")
     assert done.returncode == 1
     assert (
         "  problem:    the server wrote something that is not JSON-RPC to stdout: 'Server starting on stdio...'\n"
@@ -506,10 +519,10 @@ def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entr
 
 def test_the_cli_reports_a_malformed_entry_in_one_line(config: Path) -> None:
     entry_in(config, {"command": "uv", "env": ["A=1"]})
-    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    done = run_script("host_setup.py", "check", "--config", str(config))
     assert done.returncode == 1
     problem = '"env" must be an object whose values are strings'
-    assert done.stderr == f'heartbeat_setup check: the entry "{NAME}" in {config}: {problem}.\n'
+    assert done.stderr == f'host_setup check: the entry "{NAME}" in {config}: {problem}.\n'
 
 
 @pytest.mark.parametrize("value", ["inf", "1e308", "-1", "0", "nan", "soon", "3601"])
@@ -549,7 +562,7 @@ def test_install_check_and_uninstall_from_the_cli(config: Path) -> None:
     outputs: list[str] = []
     for command in ("install", "check", "uninstall"):
         done = subprocess.run(
-            [uv(), "run", "--quiet", "heartbeat_setup.py", command, "--config", str(config)],
+            [uv(), "run", "--quiet", "host_setup.py", command, "--config", str(config)],
             cwd=PROJECT_DIR,
             capture_output=True,
             text=True,
@@ -679,11 +692,11 @@ def test_check_refuses_an_entry_with_a_key_that_keeps_it_from_starting(config: P
 @pytest.mark.parametrize("command", ["uv", "uv.exe", "bin/uv"])
 def test_check_fails_a_command_that_only_the_shell_s_path_finds(config: Path, command: str) -> None:
     entry_in(config, {**expected_entry(), "command": command})
-    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    done = run_script("host_setup.py", "check", "--config", str(config))
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == (
-        f'heartbeat_setup check: the entry "{NAME}" in {config} starts "{command}", not an absolute path: '
+        f'host_setup check: the entry "{NAME}" in {config} starts "{command}", not an absolute path: '
         "Claude Desktop does not see your shell's PATH, so it may not find the program. Run install to update it.\n"
     )
 
@@ -691,7 +704,7 @@ def test_check_fails_a_command_that_only_the_shell_s_path_finds(config: Path, co
 def test_check_after_uninstall_says_the_entry_is_gone(config: Path) -> None:
     install(config, NAME, dry_run=False)
     uninstall(config, NAME, dry_run=False)
-    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    done = run_script("host_setup.py", "check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f'  from:       the entry install would write: {config} has no "{NAME}" entry\n' in done.stdout
 
@@ -710,7 +723,7 @@ sys.stderr.write("fine\\r%s check: OK\\x1b[A\\u202e\\n" % sys.argv[1])
 
 def test_check_shows_control_characters_escaped_and_cannot_be_forged(config: Path) -> None:
     entry_in(config, {"command": sys.executable, "args": ["-c", FORGER, NAME]})
-    done = run_script("heartbeat_setup.py", "check", "--config", str(config))
+    done = run_script("host_setup.py", "check", "--config", str(config))
     assert done.returncode == 1
     assert not setup.UNSHOWABLE.search(done.stdout.replace("\n", ""))
     lines = done.stdout.splitlines()
@@ -718,7 +731,7 @@ def test_check_shows_control_characters_escaped_and_cannot_be_forged(config: Pat
     assert [line for line in lines if line.startswith(f"{NAME} check")] == [lines[0]]
     assert "  server:     \\x1b]0;owned\\x07\\x1b[2J \\x9b1m" in lines
     assert f"    fine\\r{NAME} check: OK\\x1b[A\\u202e" in lines
-    as_json = run_script("heartbeat_setup.py", "check", "--config", str(config), "--json")
+    as_json = run_script("host_setup.py", "check", "--config", str(config), "--json")
     assert as_json.stdout.isascii()
     assert json.loads(as_json.stdout)["server"] == "\x1b]0;owned\x07\x1b[2J \x9b1m"
 
@@ -734,7 +747,7 @@ def test_check_keeps_only_the_end_of_a_flood_on_stderr(config: Path) -> None:
 
 def install_with_stdout(config: Path, stdout: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "heartbeat_setup.py", "install", "--config", str(config)],
+        [sys.executable, "host_setup.py", "install", "--config", str(config)],
         cwd=PROJECT_DIR,
         stdout=stdout,
         stderr=subprocess.PIPE,
@@ -757,10 +770,7 @@ def test_a_full_stdout_is_one_line_saying_the_work_was_done(config: Path) -> Non
         run = install_with_stdout(config, full)
         _, stderr = run.communicate(timeout=REPLY_TIMEOUT)
     assert run.returncode == 1
-    assert (
-        stderr.decode()
-        == "heartbeat_setup install: finished, but stdout refused its report: No space left on device.\n"
-    )
+    assert stderr.decode() == "host_setup install: finished, but stdout refused its report: No space left on device.\n"
     assert NAME in json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
 
 
@@ -807,7 +817,7 @@ def test_a_name_every_host_takes_is_accepted() -> None:
 def test_nothing_it_prints_reaches_the_terminal_raw(config: Path) -> None:
     """A config's text and a path are shown, not obeyed: C1 and DEL are valid raw in a JSON string."""
     config.write_text('{"theme": "\u009b2J\u007f\u202e", "mcpServers": {}}', encoding="utf-8")
-    done = run_script("heartbeat_setup.py", "install", "--dry-run", "--config", str(config))
+    done = run_script("host_setup.py", "install", "--dry-run", "--config", str(config))
     assert done.returncode == 0, done.stderr
     assert '+  "theme": "\\x9b2J\\x7f\\u202e",' in done.stdout.splitlines()
     assert not setup.UNSHOWABLE.search(done.stdout)

@@ -18,16 +18,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from heartbeat import LOG_LEVEL_VARIABLE, NAME, VERSION
+import serving
+from stdio_repairs import TOO_DEEP
 from tests.conftest import (
     INITIALIZED,
     LEGACY_VERSIONS,
     MODERN_VERSION,
+    NAME,
     PROJECT_DIR,
     REPLY_TIMEOUT,
     SAMPLE_ARGUMENTS,
     SAMPLE_TOOL,
+    SERVER_FILE,
     TOOLS,
+    VERSION,
     StdioServer,
     assert_clean_exit,
     call_request,
@@ -37,6 +41,7 @@ from tests.conftest import (
     sample_call,
 )
 
+LOG_LEVEL_VARIABLE = serving.log_level_variable(NAME)
 TOOL_NAMES = [tool.name for tool in TOOLS]
 PARSE_ERROR = {
     "jsonrpc": "2.0",
@@ -144,11 +149,12 @@ def test_unknown_tool_is_a_json_rpc_invalid_params_error(initialized_server: Std
             {**PARSE_ERROR, "error": {"code": -32700, "message": "Parse error: a line must be UTF-8"}},
         ),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"', PARSE_ERROR),
-        (b"[" * 100_000 + b"]" * 100_000, PARSE_ERROR),
+        (b"[" * 100_000 + b"]" * 100_000, {**INVALID_REQUEST, "error": {"code": -32600, "message": TOO_DEEP}}),
+        (b"NaN", PARSE_ERROR),
         (b'{"jsonrpc": "1.0", "method": "ping"}', INVALID_REQUEST),
         (b'"' + b"x" * (3 * 1024 * 1024) + b'"', INVALID_REQUEST),
     ],
-    ids=["garbage", "invalid-utf8", "partial", "deep-nesting", "wrong-version", "3MB"],
+    ids=["garbage", "invalid-utf8", "partial", "deep-nesting", "nan", "wrong-version", "3MB"],
 )
 def test_a_line_that_is_not_json_rpc_gets_an_error_reply_and_the_server_goes_on(
     initialized_server: StdioServer, line: bytes, reply: dict[str, Any]
@@ -195,7 +201,11 @@ def test_stop_signals_exit_zero_without_traceback(stdio_server: StdioServer, sto
     arguments=st.dictionaries(
         st.text(max_size=8),
         st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(max_size=30),
             lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children),
             max_leaves=10,
         ),
@@ -212,21 +222,21 @@ def test_any_unexpected_argument_is_a_tool_error_on_the_wire(
 
 
 def test_version_flag_prints_name_and_version() -> None:
-    done = run_script("heartbeat.py", "--version")
+    done = run_script(SERVER_FILE, "--version")
     assert (done.returncode, done.stdout) == (0, f"{NAME} {VERSION}\n")
 
 
 def test_help_describes_the_server_and_points_to_setup() -> None:
-    done = run_script("heartbeat.py", "--help")
+    done = run_script(SERVER_FILE, "--help")
     assert done.returncode == 0
     assert all(name in done.stdout for name in TOOL_NAMES)
     assert "--log-level" in done.stdout
     assert LOG_LEVEL_VARIABLE in done.stdout
-    assert "heartbeat_setup.py" in done.stdout
+    assert "host_setup.py" in done.stdout
 
 
 def test_a_bad_log_level_is_refused_with_the_rule() -> None:
-    done = run_script("heartbeat.py", env={LOG_LEVEL_VARIABLE: "chatty"})
+    done = run_script(SERVER_FILE, env={LOG_LEVEL_VARIABLE: "chatty"})
     assert done.returncode == 2
     assert f"{LOG_LEVEL_VARIABLE} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'CHATTY'" in done.stderr
     assert done.stdout == ""
@@ -234,7 +244,7 @@ def test_a_bad_log_level_is_refused_with_the_rule() -> None:
 
 def test_debug_log_level_reaches_stderr_only() -> None:
     done = subprocess.run(
-        [sys.executable, "heartbeat.py", "--log-level", "debug"],
+        [sys.executable, SERVER_FILE, "--log-level", "debug"],
         cwd=PROJECT_DIR,
         input=json.dumps(initialize_request()) + "\n",
         capture_output=True,
@@ -250,7 +260,7 @@ def test_debug_log_level_reaches_stderr_only() -> None:
 def test_started_in_a_terminal_it_says_what_it_waits_for() -> None:
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "heartbeat.py"],
+        [sys.executable, SERVER_FILE],
         cwd=PROJECT_DIR,
         stdin=terminal,
         stdout=subprocess.PIPE,

@@ -108,7 +108,7 @@ def test_every_test_of_the_copy_passes_unchanged(copy: Path) -> None:
 
 
 def test_the_copy_checks_as_itself(copy: Path) -> None:
-    done = run(copy, uv(), "run", "--frozen", "heartbeat_setup.py", "check", "--config", str(copy / "absent.json"))
+    done = run(copy, uv(), "run", "--frozen", "host_setup.py", "check", "--config", str(copy / "absent.json"))
     assert done.stdout.startswith("dice check: OK\n")
     assert "  server:     dice 0.1.0\n" in done.stdout
     assert '  called:     roll_dice {"sides": 2}\n' in done.stdout

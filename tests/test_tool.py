@@ -157,8 +157,8 @@ async def test_unexpected_failure_is_a_generic_tool_error_with_details_only_in_t
     def broken_reply(arguments: Any, ctx: Any) -> dict[str, Any]:
         raise RuntimeError("secret internal detail")
 
-    handler = heartbeat.TOOLS["get_heartbeat"]
-    monkeypatch.setitem(heartbeat.TOOLS, "get_heartbeat", dataclasses.replace(handler, reply=broken_reply))
+    handler = heartbeat.TOOLS.handlers["get_heartbeat"]
+    monkeypatch.setitem(heartbeat.TOOLS.handlers, "get_heartbeat", dataclasses.replace(handler, reply=broken_reply))
     result = await client.call_tool("get_heartbeat", {"user": "Ada"})
     assert result.is_error is True
     assert only_text(result) == "get_heartbeat failed inside the server; the details are in the server's log."

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
-from heartbeat import ARGUMENTS, validate_arguments
+from serving import ARGUMENTS, validate_arguments
 
 
 class EveryRule(BaseModel):
@@ -72,8 +72,8 @@ def test_a_tool_without_arguments_takes_none_and_refuses_any() -> None:
 
 
 ADVERTISED = Draft202012Validator(EveryRule.model_json_schema())
-# Integral floats (2.0) are left out: JSON Schema calls them integers, and strict validation refuses them.
-NUMBERS = st.integers(min_value=-5, max_value=1005) | st.floats(allow_nan=False).filter(lambda x: not x.is_integer())
+# Integral floats (2.0) included: JSON Schema calls them integers, and so does the validation.
+NUMBERS = st.integers(min_value=-5, max_value=1005) | st.floats(allow_nan=False) | st.sampled_from([2.0, 6.0, -0.0])
 VALUES = st.none() | st.booleans() | NUMBERS | st.text(max_size=7) | st.lists(st.text(max_size=3), max_size=3)
 ARGUMENT_SETS = st.fixed_dictionaries(
     {},

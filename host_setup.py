@@ -1,9 +1,9 @@
 """Set this server up in Claude Desktop and other hosts, take it out again, and check that it answers.
 
-    uv run heartbeat_setup.py check       # start it as Claude Desktop will and call a tool once
-    uv run heartbeat_setup.py install     # add it to Claude Desktop's config
-    uv run heartbeat_setup.py uninstall   # remove it again
-    uv run heartbeat_setup.py hosts       # the exact setup for each host, with this folder's paths
+    uv run host_setup.py check       # start it as Claude Desktop will and call a tool once
+    uv run host_setup.py install     # add it to Claude Desktop's config
+    uv run host_setup.py uninstall   # remove it again
+    uv run host_setup.py hosts       # the exact setup for each host, with this folder's paths
 
 Edits to the config lose nothing: a change is refused rather than risk other content,
 the previous file is kept as a backup, and the new one replaces it atomically.
@@ -33,7 +33,8 @@ from contextlib import asynccontextmanager, contextmanager, redirect_stdout, sup
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO, cast
+from types import TracebackType
+from typing import Any, Protocol, Self, TextIO, cast
 
 import anyio
 import mcp_types as types
@@ -41,13 +42,15 @@ from mcp import Client, StdioServerParameters, stdio_client
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from heartbeat import NAME, json_type
-from stdio_repairs import MessageSink, MessageSource, StreamProxy
+import serving
+from serving import json_type
 
 if sys.platform != "win32":
     import fcntl
 
 PROJECT_DIR = Path(__file__).resolve().parent
+NAME = serving.identity(__file__)[0]
+SERVER_MODULE = next(module for module in serving.scripts(__file__).values() if module != Path(__file__).stem)
 CHECK_TEXT = "check"  # The string argument `check` fills in, where a tool's schema allows it.
 HOST_RUN_FLAGS = ["--no-dev", "--frozen"]  # Only what serving needs; the lock as it is (README: "Runs as locked").
 KEEP_BACKUPS = 3  # Backups of the config kept beside it; older ones are deleted.
@@ -154,7 +157,7 @@ def uv_path() -> str:
 
 def desktop_entry(uv: str, project_dir: str) -> dict[str, Any]:
     """The `mcpServers` entry that starts this checkout the way hosts need it."""
-    return {"command": uv, "args": ["--directory", project_dir, "run", *HOST_RUN_FLAGS, "heartbeat.py"]}
+    return {"command": uv, "args": ["--directory", project_dir, "run", *HOST_RUN_FLAGS, f"{SERVER_MODULE}.py"]}
 
 
 # Reading and writing the config, losing nothing --------------------------------
@@ -547,8 +550,25 @@ class NotJsonRpc(Exception):
     """The server wrote a line to stdout that is not a JSON-RPC message."""
 
 
-class WatchedStdout(StreamProxy[MessageSource]):
+class MessageSource(Protocol):
+    async def receive(self) -> SessionMessage | Exception: ...
+    async def aclose(self) -> None: ...
+
+
+class MessageSink(Protocol):
+    async def send(self, item: SessionMessage, /) -> None: ...
+    async def aclose(self) -> None: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool | None: ...
+
+
+class WatchedStdout:
     """The server's stdout as the client reads it; the first line that is not JSON-RPC ends the check."""
+
+    def __init__(self, stream: MessageSource) -> None:
+        self.stream = stream
 
     async def receive(self) -> SessionMessage:
         item = await self.stream.receive()
@@ -557,6 +577,17 @@ class WatchedStdout(StreamProxy[MessageSource]):
             line = details[0]["input"] if details and isinstance(details[0]["input"], str) else str(item)
             raise NotJsonRpc(f"the server wrote something that is not JSON-RPC to stdout: {line[:200]!r}")
         return item
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
 
     def __aiter__(self) -> WatchedStdout:
         return self
@@ -809,9 +840,9 @@ def host_setups(name: str) -> list[HostSetup]:
         HostSetup(
             "claude-desktop",
             "Claude Desktop",
-            f"`uv run heartbeat_setup.py install` merges this into {desktop or 'the config Claude Desktop reads'}, "
+            f"`uv run host_setup.py install` merges this into {desktop or 'the config Claude Desktop reads'}, "
             "keeping all else:",
-            "uv run heartbeat_setup.py check; then quit Claude Desktop fully and start it again",
+            "uv run host_setup.py check; then quit Claude Desktop fully and start it again",
             file=desktop,
             content=as_json({"mcpServers": {name: entry}}),
         ),
@@ -942,7 +973,7 @@ def host_key(text: str) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="heartbeat_setup.py",
+        prog="host_setup.py",
         description=f"Set {NAME} up in Claude Desktop and other hosts, check it, or take it out.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall,hosts}")
@@ -995,7 +1026,7 @@ def main(argv: list[str] | None = None) -> None:
             status = run(args)
     except SetupError as error:
         unchanged = " Nothing was written." if args.command in ("install", "uninstall") else ""
-        status, problem = 1, f"heartbeat_setup {args.command}: {shown(str(error))}{unchanged}"
+        status, problem = 1, f"host_setup {args.command}: {shown(str(error))}{unchanged}"
     except KeyboardInterrupt:
         status = 130
     try:
@@ -1006,7 +1037,7 @@ def main(argv: list[str] | None = None) -> None:
         if not isinstance(error, BrokenPipeError):  # A reader that stopped reading (`| head`) wanted no more.
             status = status or 1
             problem = (
-                problem or f"heartbeat_setup {args.command}: finished, but stdout refused its report: {error.strerror}."
+                problem or f"host_setup {args.command}: finished, but stdout refused its report: {error.strerror}."
             )
     if problem:
         with suppress(OSError):  # A stderr that cannot take it either: the exit code still tells.
