@@ -2,28 +2,20 @@
 
     stdio_repairs.serve(server)  # instead of anyio.run(...) around stdio_server() and server.run(...)
 
-`Server.run` is handed two streams of this module's in place of `stdio_server()`'s.
-`Inbox` is the one reader: it frames each line of stdin, parses it once, and decides
-what becomes of it; a message goes on to the SDK as parsed, anything else is answered
-at once. `Outbox` is the one writer of stdout, for the SDK's messages and the reader's
-answers alike. `Flights` is the one count of requests in flight, and a request settles
-once: when its reply is written, or when the SDK says it will have none (it was
-cancelled). Both streams wait on the event loop where it can wait on the descriptor
-(pipes and sockets on macOS and Linux); elsewhere (Windows, files, `/dev/null`,
-terminals) a worker thread reads and writes, as the SDK's own stdio does.
+`Server.run` is handed this module's two streams in place of `stdio_server()`'s. `Inbox`,
+the one reader, frames each line of stdin, parses it once and decides what becomes of it:
+a message goes on to the SDK as parsed, anything else is answered at once. `Outbox` is the
+one writer of stdout. `Flights` counts the requests in flight; a request settles once, when
+its reply is written or when the SDK says it will have none. Pipes and sockets are waited
+on by the event loop (macOS, Linux); Windows, files and terminals use a worker thread.
 
-The repairs, each naming its issue in github.com/modelcontextprotocol/python-sdk; each
-goes once the SDK does the same:
-
-- #3551, Ctrl-C ignored: `stop_on_signals` (and the first lines of heartbeat.py).
-- #2678, requests in flight cancelled at stdin EOF: `Inbox.drain`.
-- #2751, unreadable lines dropped silently: `Inbox.admit` and `judge`.
-- #934, no JSON-RPC batches: `Inbox.admit_batch` and `Batch`.
-- No issue yet: lines, requests in flight and echoed names without bounds, an id reused
-  while in flight (the SDK overwrites the first), a read that cannot be cancelled, and a
-  thread handoff per line read and two per reply written (half of a call's cost).
-
-The limits below are written in docs/contract.md.
+The repairs, by issue in github.com/modelcontextprotocol/python-sdk, each to be deleted
+once the SDK does the same: #3551 Ctrl-C ignored (`stop_on_signals`); #2678 requests in
+flight cancelled at stdin EOF (`Inbox.drain`); #2751 unreadable lines dropped silently
+(`Inbox.admit`, `judge`); #934 no JSON-RPC batches (`Inbox.admit_batch`). With no issue
+yet: unbounded lines, requests in flight and echoes; an id reused while in flight (the SDK
+overwrites the first); and a thread handoff per line read and two per reply written.
+The limits below are those of docs/contract.md.
 """
 
 from __future__ import annotations
@@ -79,8 +71,12 @@ STOP_SIGNALS = {  # SIGHUP (a closed terminal) is POSIX's; SIGBREAK (Ctrl-Break)
 log = logging.getLogger(__name__)
 
 
-def error_reply(code: int, message: str, request_id: types.RequestId | None = None) -> types.JSONRPCError:
-    return types.JSONRPCError(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=code, message=message))
+class Refusal(types.JSONRPCError):
+    """Our answer to a line, or a batch's member, that is not a valid message (not a client's error)."""
+
+
+def error_reply(code: int, message: str, request_id: types.RequestId | None = None) -> Refusal:
+    return Refusal(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=code, message=message))
 
 
 TOO_LONG = error_reply(types.INVALID_REQUEST, f"Invalid Request: a message may be at most {MAX_LINE_BYTES} bytes long")
@@ -106,32 +102,23 @@ def serialized(message: types.JSONRPCMessage) -> str:
 # Judging one message ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """The error that answers a line, or a batch's member, that is not a valid message."""
-
-    reply: types.JSONRPCError
-
-
 def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
 def judge(value: object, surrogates: bool) -> types.JSONRPCMessage | Refusal:
-    """The message a parsed JSON value is, exactly as the SDK reads it; or why it is none.
-
-    `surrogates`: the line spells a surrogate escape, so a string in it may be unwritable."""
+    """The message a parsed value is, read as the SDK reads it; or why it is none.
+    `surrogates`: its line spells a surrogate escape, so a string in it may be unwritable."""
     try:
         message = types.jsonrpc_message_adapter.validate_python(value, by_name=False)
     except ValidationError:
-        return Refusal(error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value)))
+        return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value))
     if surrogates and not writable(value):
-        return Refusal(error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value)))
+        return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value))
     if isinstance(message, types.JSONRPCNotification) and "id" in cast(dict[str, Any], value):
-        return Refusal(BAD_ID)  # The SDK would take it for a notification, with no reply.
+        return BAD_ID  # The SDK would take it for a notification, with no reply.
     if isinstance(message, types.JSONRPCRequest) and len(message.method) > MAX_ECHO:
-        reply = error_reply(types.METHOD_NOT_FOUND, f"Method not found: {message.method[:MAX_ECHO]}...", message.id)
-        return Refusal(reply)
+        return error_reply(types.METHOD_NOT_FOUND, f"Method not found: {message.method[:MAX_ECHO]}...", message.id)
     return message
 
 
@@ -179,50 +166,6 @@ class Batch:
     sealed: bool = False  # Every member has been read.
 
 
-@dataclass
-class Flight:
-    size: int
-    batch: Batch | None
-
-
-class Flights:
-    """Requests read from stdin and not settled yet, by id (as the SDK coerces it: "7" is 7), and their bytes."""
-
-    def __init__(self) -> None:
-        self.requests: dict[types.RequestId, Flight] = {}
-        self.bytes = 0
-        self.waiter: anyio.Event | None = None
-
-    def full(self) -> bool:
-        return len(self.requests) >= MAX_IN_FLIGHT or self.bytes >= MAX_IN_FLIGHT_BYTES
-
-    def take(self, key: types.RequestId, size: int, batch: Batch | None) -> None:
-        self.requests[key] = Flight(size, batch)
-        self.bytes += size
-        if batch is not None:
-            batch.members.append(key)
-            batch.awaiting += 1
-
-    def settle(self, key: types.RequestId) -> None:
-        if (flight := self.requests.pop(key, None)) is not None:
-            self.bytes -= flight.size
-            if self.waiter is not None:
-                self.waiter.set()
-
-    async def wait_for_room(self) -> None:
-        while self.full():
-            await self.wait_for_change()
-
-    async def wait_until_settled(self) -> None:
-        while self.requests:
-            await self.wait_for_change()
-
-    async def wait_for_change(self) -> None:
-        self.waiter = anyio.Event()
-        await self.waiter.wait()
-        self.waiter = None
-
-
 # The descriptors -------------------------------------------------------------------------
 
 
@@ -255,10 +198,8 @@ class Wire:
 
     @classmethod
     def claim(cls, fd: int, diversion: str | None) -> Wire:
-        """Serve fd from a private copy and point fd at the file `diversion` (None: at stderr), as
-        `stdio_server` does for a stream it opens itself. A handler's child process then reads EOF
-        from fd 0, and a stray print reaches stderr, not the wire.
-        """
+        """Serve fd from a private copy and point fd at `diversion` (None: stderr), as `stdio_server`
+        does: a handler's child process reads EOF from fd 0, and a stray print reaches stderr."""
         wire = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if sys.platform != "win32" else os.dup(fd)
         if diversion is None:
             os.dup2(2, fd)
@@ -273,7 +214,7 @@ class Wire:
     async def read(self) -> bytes:
         try:
             if not self.on_loop:
-                return await anyio.to_thread.run_sync(read_waiting, self.fd, abandon_on_cancel=True)
+                return await anyio.to_thread.run_sync(in_worker, self.fd, None, abandon_on_cancel=True)
             while True:
                 await anyio.wait_readable(self.fd)
                 with suppress(BlockingIOError):  # A parent may have made it non-blocking; readiness can be stale.
@@ -286,7 +227,7 @@ class Wire:
         try:
             while self.unwritten:
                 if not self.on_loop:
-                    written = await anyio.to_thread.run_sync(write_waiting, self.fd, self.unwritten)
+                    written = await anyio.to_thread.run_sync(in_worker, self.fd, self.unwritten)
                 else:
                     try:
                         written = os.write(self.fd, self.unwritten)
@@ -304,33 +245,16 @@ class Wire:
             set_blocking(self.fd, True)
 
 
-def read_waiting(fd: int) -> bytes:
-    """`os.read` in a worker thread (see `in_worker`)."""
-    in_worker()
-    while True:
-        try:
-            return os.read(fd, READ_SIZE)
-        except BlockingIOError:
-            select.select([fd], [], [])
-
-
-def write_waiting(fd: int, data: memoryview) -> int:
-    """`os.write` in a worker thread (see `in_worker`)."""
-    in_worker()
-    while True:
-        try:
-            return os.write(fd, data)
-        except BlockingIOError:
-            select.select([], [fd], [])
-
-
-def in_worker() -> None:
-    """A worker thread leaves stop signals to the main thread, whose loop then wakes to them at once.
-
-    Its read or write waits out a descriptor that another program made non-blocking (Node.js
-    does it to terminals), where the worker would otherwise fail with EAGAIN."""
+def in_worker(fd: int, data: memoryview | None) -> Any:
+    """`os.read` (`data` None) or `os.write` in a worker thread, which leaves stop signals to the loop's
+    thread and waits out a descriptor another program made non-blocking (Node.js does it to terminals)."""
     if sys.platform != "win32":
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    while True:
+        try:
+            return os.read(fd, READ_SIZE) if data is None else os.write(fd, data)
+        except BlockingIOError:
+            select.select([fd] if data is None else [], [] if data is None else [fd], [])
 
 
 def set_blocking(fd: int, blocking: bool) -> bool:
@@ -368,41 +292,57 @@ class Stream:
 
 
 class Outbox(Stream):
-    """stdout, as the write stream the SDK sends to: its one writer, a whole line at a time.
+    """stdout, as the write stream the SDK sends to: its one writer, a line at a time; and the one
+    count of the requests read and not yet settled (by id, as the SDK coerces it: "7" is 7)."""
 
-    A reply settles the request it answers; a batch member's reply waits for the rest of its batch."""
-
-    def __init__(self, wire: Wire, flights: Flights) -> None:
-        self.wire, self.flights = wire, flights
-        self.lock = anyio.Lock(fast_acquire=True)
+    def __init__(self, wire: Wire) -> None:
+        self.wire, self.lock = wire, anyio.Lock(fast_acquire=True)
+        self.in_flight: dict[types.RequestId, tuple[int, Batch | None]] = {}  # Each one's size and batch.
+        self.bytes, self.changed = 0, anyio.Event()
         self.handshake: types.RequestId | None = None  # The initialize request's id.
         self.protocol_version: str | None = None  # Once the handshake has agreed on one.
 
+    def take(self, key: types.RequestId, size: int, batch: Batch | None) -> None:
+        self.in_flight[key] = size, batch
+        self.bytes += size
+        if batch is not None:
+            batch.members.append(key)
+            batch.awaiting += 1
+
+    def settle(self, key: types.RequestId) -> None:
+        if (flight := self.in_flight.pop(key, None)) is not None:
+            self.bytes -= flight[0]
+            self.changed.set()
+
+    async def wait(self, until: Callable[[], object]) -> None:
+        while not until():
+            self.changed = anyio.Event()
+            await self.changed.wait()
+
     async def send(self, item: SessionMessage, /) -> None:
+        """Write a message; a reply settles its request, or, a batch member's, waits for the batch."""
         message = item.message
-        if not isinstance(message, types.JSONRPCResponse | types.JSONRPCError) or message.id is None:
-            await self.write(serialized(message))
-            return
-        key = coerce_request_id(message.id)
+        answered = message.id if isinstance(message, types.JSONRPCResponse | types.JSONRPCError) else None
+        if answered is None:
+            return await self.write(serialized(message))
+        key = coerce_request_id(answered)
         if key == self.handshake and isinstance(message, types.JSONRPCResponse):
             self.protocol_version = message.result.get("protocolVersion")
-        flight = self.flights.requests.get(key)
-        if flight is None or flight.batch is None:
+        if (batch := self.in_flight.get(key, (0, None))[1]) is None:
             await self.write(serialized(message))
-            self.flights.settle(key)
-        else:
-            flight.batch.replies.append(serialized(message))
-            flight.batch.awaiting -= 1
-            await self.send_if_complete(flight.batch)
+            return self.settle(key)
+        batch.replies.append(serialized(message))
+        batch.awaiting -= 1
+        await self.send_if_complete(batch)
 
     async def unanswered(self, key: types.RequestId) -> None:
-        """The SDK's word that a request will have no reply: it was cancelled."""
-        flight = self.flights.requests.get(key)
-        self.flights.settle(key)
-        if flight is not None and flight.batch is not None:
-            flight.batch.members.remove(key)
-            flight.batch.awaiting -= 1
-            await self.send_if_complete(flight.batch)
+        """The SDK's word that a request will have no reply (it was cancelled)."""
+        batch = self.in_flight.get(key, (0, None))[1]
+        self.settle(key)
+        if batch is not None:
+            batch.members.remove(key)
+            batch.awaiting -= 1
+            await self.send_if_complete(batch)
 
     async def send_if_complete(self, batch: Batch) -> None:
         """Write a batch's replies as one array once all are in (none for a batch of notifications)."""
@@ -410,7 +350,7 @@ class Outbox(Stream):
             if batch.replies:
                 await self.write("[" + ",".join(batch.replies) + "]")
             for key in batch.members:
-                self.flights.settle(key)
+                self.settle(key)
 
     async def write(self, line: str) -> None:
         async with self.lock:
@@ -418,25 +358,20 @@ class Outbox(Stream):
 
 
 class Inbox(Stream):
-    """stdin, as the read stream the SDK reads from: only valid messages, each line parsed once, and bounded.
+    """stdin, as the read stream the SDK reads from: valid messages only, each line parsed once.
 
-    Repairs #2751 (unreadable lines dropped silently): a line that is not a valid message
-    gets the error JSON-RPC 2.0 asks for, with its id when that is readable, and so does a
-    request whose id is neither a string nor an integer (the SDK reads it as a notification)
-    or is still in flight. A line over MAX_LINE_BYTES is answered as soon as it passes that,
-    and skipped; blank lines carry no message.
-
-    Repairs #2678 (in-flight requests cancelled at stdin EOF): EOF reaches the SDK only once
-    every request read has settled, for at most DRAIN_SECONDS, so that
-    `printf ... | uv run heartbeat.py` prints every answer.
-
+    Repairs #2751: a line that is not a valid message gets the error JSON-RPC 2.0 asks for,
+    with its id where that is readable; so does a request whose id is not a string or an
+    integer (the SDK takes it for a notification) or is in flight already. A line over
+    MAX_LINE_BYTES is answered as soon as it passes that, and skipped.
+    Repairs #2678: EOF reaches the SDK once every request read has settled, for at most
+    DRAIN_SECONDS, so that `printf ... | uv run heartbeat.py` prints every answer.
     Bounds memory: no request is taken while MAX_IN_FLIGHT requests, or MAX_IN_FLIGHT_BYTES of
-    them, wait (a client that writes but does not read); notifications, cancellations among
-    them, and EOF are still read then.
+    them, are in flight; what is not a request (a cancellation) and EOF are still read.
     """
 
-    def __init__(self, wire: Wire, outbox: Outbox, flights: Flights) -> None:
-        self.wire, self.outbox, self.flights = wire, outbox, flights
+    def __init__(self, wire: Wire, outbox: Outbox) -> None:
+        self.wire, self.outbox = wire, outbox
         self.ready: deque[SessionMessage] = deque()  # Parsed and counted; next to go to the SDK.
         self.buffer = bytearray()
         self.start = self.scanned = 0  # Where the next line starts in the buffer; how far it has no newline.
@@ -516,9 +451,9 @@ class Inbox(Stream):
             return await self.admit_batch(cast(list[Any], value), len(line), surrogates)
         message = judge(value, surrogates)
         if isinstance(message, Refusal):
-            return await self.refuse(message.reply)
+            return await self.refuse(message)
         if isinstance(message, types.JSONRPCRequest):
-            await self.flights.wait_for_room()  # Parsed first: what is not a request, a cancellation say, goes on.
+            await self.outbox.wait(self.has_room)  # Parsed first: what is not a request (a cancel) goes on.
             if clash := self.take(message, len(line), None):
                 return await self.refuse(clash)
         self.ready.append(self.delivered(message))
@@ -529,38 +464,35 @@ class Inbox(Stream):
         does that, or once no client speaks 2025-03-26.
         """
         refusal = (
-            EMPTY_BATCH
-            if not members
-            else NO_BATCHES
-            if self.outbox.protocol_version not in BATCH_VERSIONS
-            else BATCH_TOO_LARGE
-            if len(members) > MAX_BATCH
-            else None
+            EMPTY_BATCH if not members else NO_BATCHES if self.outbox.protocol_version not in BATCH_VERSIONS else None
         )
-        if refusal is not None:
-            return await self.refuse(refusal)
+        if refusal or len(members) > MAX_BATCH:
+            return await self.refuse(refusal or BATCH_TOO_LARGE)
         messages = [judge(member, surrogates) for member in members]
         if any(isinstance(message, types.JSONRPCRequest) for message in messages):
-            await self.flights.wait_for_room()
+            await self.outbox.wait(self.has_room)
         batch = Batch()
         share = size // len(members)
         for judged in messages:
-            clash = self.take(judged, share, batch) if isinstance(judged, types.JSONRPCRequest) else None
-            refusal = judged.reply if isinstance(judged, Refusal) else clash
-            if refusal is not None:
-                self.warn(refusal)
-                batch.replies.append(serialized(refusal))
-            elif not isinstance(judged, Refusal):
+            if isinstance(judged, types.JSONRPCRequest) and (clash := self.take(judged, share, batch)):
+                judged = clash  # noqa: PLW2901
+            if isinstance(judged, Refusal):
+                self.warn(judged)
+                batch.replies.append(serialized(judged))
+            else:
                 self.ready.append(self.delivered(judged))
         batch.sealed = True
         await self.outbox.send_if_complete(batch)  # When nothing in it awaits the SDK.
 
-    def take(self, request: types.JSONRPCRequest, size: int, batch: Batch | None) -> types.JSONRPCError | None:
+    def has_room(self) -> bool:
+        return len(self.outbox.in_flight) < MAX_IN_FLIGHT and self.outbox.bytes < MAX_IN_FLIGHT_BYTES
+
+    def take(self, request: types.JSONRPCRequest, size: int, batch: Batch | None) -> Refusal | None:
         """Count a request in flight; or the refusal of one whose id is in flight already."""
         key = coerce_request_id(request.id)
-        if key in self.flights.requests:
+        if key in self.outbox.in_flight:
             return error_reply(types.INVALID_REQUEST, IN_USE, request.id)
-        self.flights.take(key, size, batch)
+        self.outbox.take(key, size, batch)
         if request.method == "initialize":
             self.outbox.handshake = key
         return None
@@ -576,9 +508,9 @@ class Inbox(Stream):
         """At EOF: wait, for up to DRAIN_SECONDS, until every request read has settled."""
         self.ended = True
         with anyio.move_on_after(DRAIN_SECONDS):
-            await self.flights.wait_until_settled()
-        if self.flights.requests:
-            unanswered = len(self.flights.requests)
+            await self.outbox.wait(lambda: not self.outbox.in_flight)
+        if self.outbox.in_flight:
+            unanswered = len(self.outbox.in_flight)
             log.warning("stdin closed; %d requests still unanswered after %g s", unanswered, DRAIN_SECONDS)
 
     async def refuse(self, reply: types.JSONRPCError) -> None:
@@ -598,15 +530,9 @@ class Inbox(Stream):
 
 
 def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
-    """Exit 0 on a stop signal (Ctrl-C, SIGTERM, SIGHUP, Ctrl-Break), with one log line.
-
-    Repairs #3551 (Ctrl-C ignored). The line being written is finished first, for up to
-    STOP_SECONDS; a second signal ends the process at once. It ends with `os._exit`, since
-    a stop must wait for nothing the host may never do: read stdout or stderr, or close
-    stdin, which on Windows and for files and terminals a worker thread may be reading,
-    and Python would wait for that thread at exit. Delete once Ctrl-C stops an SDK stdio
-    server at once.
-    """
+    """Repairs #3551 (Ctrl-C ignored): exit 0 on a stop signal, with one log line, once the line being
+    written is out (for up to STOP_SECONDS; a second signal ends it at once). `os._exit`, for a stop
+    waits for nothing a host may never do (read stdout, close stdin that a worker thread may be reading)."""
 
     def exit_now() -> None:
         stdout.restore()
@@ -624,11 +550,8 @@ def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
 
 
 def last_words(logger: logging.Logger, message: str) -> None:
-    """Log one line from a signal handler: bypassing logging, and only if stderr takes it at once.
-
-    The signal can land while a log call is writing to a stderr that nobody reads; logging
-    again would then fail ("reentrant call") or wait forever.
-    """
+    """Log one line from a signal handler, only if stderr takes it at once: the signal may land while
+    logging writes to a stderr nobody reads, and logging again would fail ("reentrant call") or hang."""
     if not logger.isEnabledFor(logging.INFO):
         return
     handlers = logging.getLogger().handlers
@@ -640,18 +563,13 @@ def last_words(logger: logging.Logger, message: str) -> None:
 
 
 async def serve_streams(server: Server[Any], stdin: Wire, stdout: Wire) -> None:
-    flights = Flights()
-    outbox = Outbox(stdout, flights)
-    await server.run(Inbox(stdin, outbox, flights), outbox, server.create_initialization_options())
+    outbox = Outbox(stdout)
+    await server.run(Inbox(stdin, outbox), outbox, server.create_initialization_options())
 
 
 def serve(server: Server[Any]) -> None:
-    """Serve `server` over stdin and stdout until stdin ends (exit 0) or a stop signal arrives.
-
-    A closed stdin is an empty one. A closed or failing stdout (the host went away, or a
-    full disk) ends the process at once with exit code 1 and one log line: no reply could
-    reach anyone.
-    """
+    """Serve `server` over stdin and stdout until stdin ends (exit 0) or a stop signal arrives. A closed
+    stdin is an empty one; a closed or failing stdout ends it at once, with exit code 1 and one log line."""
     logger = logging.getLogger(server.name)
     if not is_open(1):
         logger.error("stdout is closed, so there is nowhere to write replies; exiting")
