@@ -432,8 +432,7 @@ class Inbox(Stream):
     async def admit(self, line: bytes) -> None:
         """Make ready the message or messages a line holds, or answer it."""
         if self.at_start:
-            self.at_start = self.skipping = False
-            line = line.removeprefix(BYTE_ORDER_MARK)
+            self.at_start, line = False, line.removeprefix(BYTE_ORDER_MARK)
         if not line.strip(JSON_WHITESPACE):
             return
         try:
@@ -450,13 +449,12 @@ class Inbox(Stream):
         if isinstance(value, list):
             return await self.admit_batch(cast(list[Any], value), len(line), surrogates)
         message = judge(value, surrogates)
-        if isinstance(message, Refusal):
-            return await self.refuse(message)
         if isinstance(message, types.JSONRPCRequest):
             await self.outbox.wait(self.has_room)  # Parsed first: what is not a request (a cancel) goes on.
-            if clash := self.take(message, len(line), None):
-                return await self.refuse(clash)
-        self.ready.append(self.delivered(message))
+        taken = message if isinstance(message, Refusal) else self.take(message, len(line), None)
+        if isinstance(taken, Refusal):
+            return await self.refuse(taken)
+        self.ready.append(taken)
 
     async def admit_batch(self, members: list[Any], size: int, surrogates: bool) -> None:
         """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
@@ -473,35 +471,31 @@ class Inbox(Stream):
             await self.outbox.wait(self.has_room)
         batch = Batch()
         share = size // len(members)
-        for judged in messages:
-            if isinstance(judged, types.JSONRPCRequest) and (clash := self.take(judged, share, batch)):
-                judged = clash  # noqa: PLW2901
-            if isinstance(judged, Refusal):
-                self.warn(judged)
-                batch.replies.append(serialized(judged))
+        for message in messages:
+            taken = message if isinstance(message, Refusal) else self.take(message, share, batch)
+            if isinstance(taken, Refusal):
+                self.warn(taken)
+                batch.replies.append(serialized(taken))
             else:
-                self.ready.append(self.delivered(judged))
+                self.ready.append(taken)
         batch.sealed = True
         await self.outbox.send_if_complete(batch)  # When nothing in it awaits the SDK.
 
     def has_room(self) -> bool:
         return len(self.outbox.in_flight) < MAX_IN_FLIGHT and self.outbox.bytes < MAX_IN_FLIGHT_BYTES
 
-    def take(self, request: types.JSONRPCRequest, size: int, batch: Batch | None) -> Refusal | None:
-        """Count a request in flight; or the refusal of one whose id is in flight already."""
-        key = coerce_request_id(request.id)
-        if key in self.outbox.in_flight:
-            return error_reply(types.INVALID_REQUEST, IN_USE, request.id)
-        self.outbox.take(key, size, batch)
-        if request.method == "initialize":
-            self.outbox.handshake = key
-        return None
-
-    def delivered(self, message: types.JSONRPCMessage) -> SessionMessage:
-        """The message as the SDK is handed it; a request's says how to settle it if it gets no reply."""
+    def take(self, message: types.JSONRPCMessage, size: int, batch: Batch | None) -> SessionMessage | Refusal:
+        """The message as the SDK is handed it, a request counted in flight with the way the SDK settles
+        it if it has no reply; or the refusal of a request whose id is in flight already."""
         if not isinstance(message, types.JSONRPCRequest):
             return SessionMessage(message)
-        settle = partial(self.outbox.unanswered, coerce_request_id(message.id))
+        key = coerce_request_id(message.id)
+        if key in self.outbox.in_flight:
+            return error_reply(types.INVALID_REQUEST, IN_USE, message.id)
+        self.outbox.take(key, size, batch)
+        if message.method == "initialize":
+            self.outbox.handshake = key
+        settle = partial(self.outbox.unanswered, key)
         return SessionMessage(message, ServerMessageMetadata(on_request_unanswered=settle))
 
     async def drain(self) -> None:
