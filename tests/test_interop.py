@@ -1,6 +1,6 @@
 """The server under independent, pinned MCP clients from npm (tests/interop/package.json).
 
-Each client launches `uv run heartbeat.py` itself over stdio; the conformance suite, which
+Each client launches `uv run <the server's file>` itself over stdio; the conformance suite, which
 speaks only Streamable HTTP, tests the very same `Server` object hosted on 127.0.0.1.
 Without Node.js and npm these tests skip, unless HEARTBEAT_REQUIRE_INTEROP=1 (as in CI)
 makes that a failure.
@@ -29,6 +29,7 @@ from tests.conftest import (
     SAMPLE_ARGUMENTS,
     SAMPLE_TOOL,
     SERVED,
+    SERVER_FILE,
     TOOLS,
     uv,
     wait_for,
@@ -46,7 +47,7 @@ def run_node(node: str, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=CLIENT_TIMEOUT,
-        env={**os.environ, "UV": uv(), "SAMPLE_CALL": SAMPLE_CALL},
+        env={**os.environ, "UV": uv(), "SAMPLE_CALL": SAMPLE_CALL, "SERVER_FILE": SERVER_FILE},
         check=False,
     )
 
@@ -145,7 +146,7 @@ def test_inspector_refuses_an_unknown_tool_from_the_tool_list(node: str) -> None
 
 @pytest.fixture(scope="module")
 def http_url() -> Iterator[str]:
-    """The same `Server` object from heartbeat.py over Streamable HTTP on loopback (tests only)."""
+    """The same `Server` object over Streamable HTTP on loopback (tests only)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]

@@ -35,6 +35,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rename(copied)
     run(copied, uv(), "lock")
     replace_the_tools(copied)
+    write_its_own_readme(copied)
     return copied
 
 
@@ -42,9 +43,15 @@ def rename(copied: Path) -> None:
     pyproject = copied / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     text = re.sub(r'(?m)^name = "heartbeat"$', 'name = "dice"', text)
+    text = text.replace('heartbeat = "heartbeat:main"\nheartbeat-setup =', 'dice = "dice:main"\ndice-setup =')
     pyproject.write_text(re.sub(r'(?m)^version = ".*"$', 'version = "0.1.0"', text), encoding="utf-8")
+    (copied / "heartbeat.py").rename(copied / "dice.py")
     manifest_path = copied / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    example = copied / "claude_desktop_config.example.json"
+    example.write_text(example.read_text(encoding="utf-8").replace('"heartbeat.py"', '"dice.py"'), encoding="utf-8")
+    manifest["server"]["entry_point"] = "dice.py"
+    manifest["server"]["mcp_config"]["args"][-1] = "dice.py"
     manifest.update(
         name="dice",
         display_name="Dice",
@@ -58,15 +65,20 @@ def rename(copied: Path) -> None:
 
 
 def replace_the_tools(copied: Path) -> None:
-    server = copied / "heartbeat.py"
+    server = copied / "dice.py"
     text = server.read_text(encoding="utf-8")
-    start, end = text.index("# The contract ---"), text.index("# Serving the tools")
+    start, end = text.index("# The tools ---"), text.index("# The server ---")
     text = text[:start] + (CHANGE / "tools.py").read_text(encoding="utf-8") + "\n" + text[end:]
-    server.write_text(text.replace("import os\n", "import os\nimport random\n", 1), encoding="utf-8")
+    server.write_text(text.replace("import time\n", "import random\nimport time\n", 1), encoding="utf-8")
     shutil.copy(CHANGE / "test_tool.py", copied / "tests" / "test_tool.py")
     (copied / "tests" / "test_properties.py").unlink()
     shutil.rmtree(copied / "tests" / "make_it_your_own")
-    run(copied, uv(), "run", "--frozen", "ruff", "check", "--fix", "--quiet", "heartbeat.py")
+    run(copied, uv(), "run", "--frozen", "ruff", "check", "--fix", "--quiet", "dice.py")
+
+
+def write_its_own_readme(copied: Path) -> None:
+    (copied / "README.md").write_text("# dice\n\nRolls dice for a model: `uv run dice.py`.\n", encoding="utf-8")
+    shutil.rmtree(copied / "docs")
 
 
 def run(folder: Path, *command: str) -> subprocess.CompletedProcess[str]:
@@ -90,14 +102,24 @@ def test_the_change_touched_only_what_the_readme_names(copy: Path) -> None:
     before, after = files(PROJECT_DIR), files(copy)
     changed = {name for name in after if before.get(name) != after[name]}
     removed = {name for name in before if name not in after and not name.startswith("tests/make_it_your_own/")}
-    assert changed == {"heartbeat.py", "pyproject.toml", "uv.lock", "manifest.json", "tests/test_tool.py"}
-    assert removed == {"tests/test_properties.py"}
+    assert changed == {
+        "dice.py",
+        "pyproject.toml",
+        "uv.lock",
+        "manifest.json",
+        "claude_desktop_config.example.json",
+        "tests/test_tool.py",
+        "README.md",
+    }
+    assert removed == {"heartbeat.py", "tests/test_properties.py"} | {
+        name for name in before if name.startswith("docs/")
+    }
 
 
 def test_the_copy_is_lint_clean_and_strictly_typed(copy: Path) -> None:
-    run(copy, uv(), "run", "--frozen", "ruff", "check", "heartbeat.py")
-    run(copy, uv(), "run", "--frozen", "ruff", "format", "--check", "heartbeat.py")
-    run(copy, uv(), "run", "--frozen", "pyright", "heartbeat.py")
+    run(copy, uv(), "run", "--frozen", "ruff", "check", "dice.py")
+    run(copy, uv(), "run", "--frozen", "ruff", "format", "--check", "dice.py")
+    run(copy, uv(), "run", "--frozen", "pyright", "dice.py")
 
 
 def test_every_test_of_the_copy_passes_unchanged(copy: Path) -> None:
@@ -109,6 +131,7 @@ def test_every_test_of_the_copy_passes_unchanged(copy: Path) -> None:
 
 def test_the_copy_checks_as_itself(copy: Path) -> None:
     done = run(copy, uv(), "run", "--frozen", "host_setup.py", "check", "--config", str(copy / "absent.json"))
+    assert "--frozen dice.py\n" in done.stdout
     assert done.stdout.startswith("dice check: OK\n")
     assert "  server:     dice 0.1.0\n" in done.stdout
     assert '  called:     roll_dice {"sides": 2}\n' in done.stdout

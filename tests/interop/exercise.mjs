@@ -4,10 +4,10 @@ import { fileURLToPath } from "node:url";
 
 export const PROJECT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
-/** How a host launches the server: `uv run --no-dev --frozen heartbeat.py` in the project directory. */
+/** How a host launches the server: `uv run --no-dev --frozen <its file>` in the project directory. */
 export const SERVER = {
   command: process.env.UV ?? "uv",
-  args: ["run", "--quiet", "--no-dev", "--frozen", "heartbeat.py"],
+  args: ["run", "--quiet", "--no-dev", "--frozen", process.env.SERVER_FILE],
   cwd: PROJECT_DIR,
   stderr: "pipe",
 };

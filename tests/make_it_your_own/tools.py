@@ -1,4 +1,4 @@
-# The contract ---------------------------------------------------------------
+# The tools ------------------------------------------------------------------
 
 
 class RollArguments(BaseModel):
@@ -37,8 +37,6 @@ ECHO_TOOL = types.Tool(
 
 INSTRUCTIONS = f"{NAME} rolls dice (roll_dice) and says text back (echo)."
 
-# The behaviour --------------------------------------------------------------
-
 
 def roll(arguments: RollArguments, ctx: ServerRequestContext[Any]) -> dict[str, Any]:
     return {"rolled": random.randint(1, arguments.sides)}  # noqa: S311  # Dice, not secrets.
@@ -48,8 +46,4 @@ def echo(arguments: EchoArguments, ctx: ServerRequestContext[Any]) -> dict[str, 
     return {"text": arguments.text}
 
 
-# The one place that maps a tool's name to what serves it.
-TOOLS: dict[str, Handler[Any]] = {
-    handler.tool.name: handler
-    for handler in [Handler(ROLL_TOOL, RollArguments, roll), Handler(ECHO_TOOL, EchoArguments, echo)]
-}
+TOOLS = serving.Tools(Handler(ROLL_TOOL, RollArguments, roll), Handler(ECHO_TOOL, EchoArguments, echo))
