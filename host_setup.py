@@ -32,6 +32,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, TextIO, cast
@@ -158,6 +159,36 @@ def uv_path() -> str:
 def desktop_entry(uv: str, project_dir: str) -> dict[str, Any]:
     """The `mcpServers` entry that starts this checkout the way hosts need it."""
     return {"command": uv, "args": ["--directory", project_dir, "run", *HOST_RUN_FLAGS, f"{SERVER_MODULE}.py"]}
+
+
+def launch_entry(uvx: str | None) -> dict[str, Any]:
+    """The entry that starts the server: this checkout, or (`uvx`: where from) the package uvx fetches."""
+    if uvx is None:
+        return desktop_entry(uv_path(), str(PROJECT_DIR))
+    script = next(name for name, module in serving.scripts(__file__).items() if module == SERVER_MODULE)
+    return {"command": uvx_path(), "args": ["--from", uvx, script]}
+
+
+def uvx_path() -> str:
+    """The absolute path of uvx: as PATH finds it, else beside uv."""
+    beside = Path(uv_path()).with_name("uvx.exe" if sys.platform == "win32" else "uvx")
+    found = shutil.which("uvx") or (str(beside) if beside.is_file() else None)
+    if not found:
+        raise SetupError(f"uvx not found on PATH or beside {uv_path()}; it comes with uv, so reinstall uv.")
+    return os.path.abspath(found)
+
+
+def uvx_source() -> str:
+    """Where uvx fetches the server from by default: this checkout, or the source uvx ran this tool from."""
+    if serving.checkout_project(__file__):
+        return str(PROJECT_DIR)
+    origin = metadata.distribution(NAME).read_text("direct_url.json")  # PEP 610: how it was installed.
+    found: dict[str, Any] = json.loads(origin) if origin else {}
+    url: str = found.get("url", NAME)
+    if "vcs_info" in found:
+        revision = found["vcs_info"].get("requested_revision")
+        return f"git+{url}" + (f"@{revision}" if revision else "")
+    return url.removeprefix("file://") if url.startswith("file://") and "dir_info" in found else url
 
 
 # Reading and writing the config, losing nothing --------------------------------
@@ -398,9 +429,9 @@ def stale_keys(entry: dict[str, Any]) -> list[str]:
     ]
 
 
-def install(app: DesktopInstall, name: str, dry_run: bool) -> None:
+def install(app: DesktopInstall, name: str, dry_run: bool, uvx: str | None = None) -> None:
     """Add or update this server's entry in the config that Claude Desktop reads."""
-    entry = desktop_entry(uv_path(), str(PROJECT_DIR))
+    entry = launch_entry(uvx)
     removed: list[str] = []
 
     def add(config: dict[str, Any]) -> str | None:
@@ -483,7 +514,7 @@ def report_written(edit: Edit) -> None:
 REINSTALL = "Run install to update it."
 
 
-def configured_entry(app: DesktopInstall, name: str) -> tuple[dict[str, Any], str]:
+def configured_entry(app: DesktopInstall, name: str, uvx: str | None = None) -> tuple[dict[str, Any], str]:
     """The entry Claude Desktop would run for `name` and where it comes from; refuses one it would not run."""
     config_path = app.config
     before, config = read_config(config_path)
@@ -495,7 +526,7 @@ def configured_entry(app: DesktopInstall, name: str) -> tuple[dict[str, Any], st
                 f"it reads {config_path}. {REINSTALL}"
             )
         absent = "does not exist" if before is None else f'has no "{name}" entry'
-        return desktop_entry(uv_path(), str(PROJECT_DIR)), f"the entry install would write: {config_path} {absent}"
+        return launch_entry(uvx), f"the entry install would write: {config_path} {absent}"
     entry: Any = servers[name]
     where = f'the entry "{name}" in {config_path}'
     if not isinstance(entry, dict):
@@ -607,7 +638,7 @@ async def watched_stdio(
         yield WatchedStdout(stdout), stdin
 
 
-async def check(app: DesktopInstall, name: str, seconds: float) -> dict[str, Any]:
+async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None = None) -> dict[str, Any]:
     """Start the server as Claude Desktop would, list its tools, make one call, and report what happened.
 
     The call is to a read-only tool whose arguments `check` can fill in from its schema.
@@ -615,7 +646,7 @@ async def check(app: DesktopInstall, name: str, seconds: float) -> dict[str, Any
     """
     server_log = StderrTail()
     try:
-        report = await start_and_call(app, name, seconds, server_log.file)
+        report = await start_and_call(app, name, seconds, server_log.file, uvx)
     finally:
         stderr = server_log.close()
     if not report["ok"]:
@@ -623,7 +654,9 @@ async def check(app: DesktopInstall, name: str, seconds: float) -> dict[str, Any
     return report
 
 
-async def start_and_call(app: DesktopInstall, name: str, seconds: float, server_log: TextIO) -> dict[str, Any]:
+async def start_and_call(
+    app: DesktopInstall, name: str, seconds: float, server_log: TextIO, uvx: str | None
+) -> dict[str, Any]:
     """The check itself, with the server's stderr going to `server_log`."""
     report: dict[str, Any] = {
         "ok": False,
@@ -631,7 +664,7 @@ async def start_and_call(app: DesktopInstall, name: str, seconds: float, server_
         "config": str(app.config),
         "log": app.log_file(name),
     }
-    entry, source = configured_entry(app, name)
+    entry, source = configured_entry(app, name, uvx)
     command: list[str] = [entry["command"], *entry.get("args", [])]
     report.update(command=command, source=source)
     parameters = StdioServerParameters(command=command[0], args=command[1:], env=entry.get("env"))
@@ -730,10 +763,10 @@ def root_cause(error: BaseException) -> BaseException:
     return root_cause(inner[0]) if len(inner) == 1 else error
 
 
-def run_check(app: DesktopInstall, name: str, seconds: float, as_json: bool) -> int:
+def run_check(app: DesktopInstall, name: str, seconds: float, as_json: bool, uvx: str | None = None) -> int:
     """Print the check's report; the exit code is 0 when the server is healthy."""
     logging.getLogger("mcp").setLevel(logging.CRITICAL)  # The report says what went wrong, once.
-    report = anyio.run(check, app, name, seconds)
+    report = anyio.run(check, app, name, seconds, uvx)
     if as_json:
         print(json.dumps(report, indent=2))  # ASCII only: no control character reaches a terminal raw.
     else:
@@ -820,9 +853,9 @@ def merge_into(file: Path) -> str:
     return f"Merge this into {file} (or create the file with it):"
 
 
-def host_setups(name: str) -> list[HostSetup]:
+def host_setups(name: str, uvx: str | None = None) -> list[HostSetup]:
     """Every host's setup, in the order of HOSTS, with uv's absolute path and this folder's already in it."""
-    entry = desktop_entry(uv_path(), str(PROJECT_DIR))
+    entry = launch_entry(uvx)
     run = [entry["command"], *entry["args"]]
     try:
         desktop: Path | None = claude_desktop(None).config
@@ -840,7 +873,8 @@ def host_setups(name: str) -> list[HostSetup]:
         HostSetup(
             "claude-desktop",
             "Claude Desktop",
-            f"`uv run host_setup.py install` merges this into {desktop or 'the config Claude Desktop reads'}, "
+            f"`uv run host_setup.py install{f' --uvx {shlex.quote(uvx)}' if uvx else ''}` merges this into "
+            f"{desktop or 'the config Claude Desktop reads'}, "
             "keeping all else:",
             "uv run host_setup.py check; then quit Claude Desktop fully and start it again",
             file=desktop,
@@ -919,9 +953,9 @@ def command_line(argv: list[str]) -> str:
     return subprocess.list2cmdline(argv) if sys.platform == "win32" else shlex.join(argv)
 
 
-def print_hosts(name: str, wanted: list[str], as_json: bool) -> None:
+def print_hosts(name: str, wanted: list[str], as_json: bool, uvx: str | None = None) -> None:
     """Print the setup of the hosts wanted (all, when none is named), for a person or as JSON."""
-    setups = [setup for setup in host_setups(name) if not wanted or setup.key in wanted]
+    setups = [setup for setup in host_setups(name, uvx) if not wanted or setup.key in wanted]
     if as_json:
         fields = [{key: value for key, value in vars(setup).items() if value is not None} for setup in setups]
         print(json.dumps(fields, indent=2, default=str))
@@ -973,7 +1007,6 @@ def host_key(text: str) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="host_setup.py",
         description=f"Set {NAME} up in Claude Desktop and other hosts, check it, or take it out.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall,hosts}")
@@ -988,6 +1021,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "--config", type=Path, help="the config file (default: the one Claude Desktop reads on this machine)"
         )
         sub.add_argument("--name", type=server_name, default=NAME, help=name_help)
+        if command != "uninstall":
+            add_uvx_option(sub)
         if command == "check":
             sub.add_argument("--json", action="store_true", help="print the report as JSON")
             sub.add_argument("--timeout", type=timeout_seconds, default=60.0, help="seconds to wait (default: 60)")
@@ -998,18 +1033,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     hosts.add_argument("host", nargs="*", type=host_key, metavar="HOST", help=f"any of: {', '.join(HOSTS)}")
     hosts.add_argument("--name", type=server_name, default=NAME, help=name_help)
     hosts.add_argument("--json", action="store_true", help="print the setups as JSON")
-    return parser.parse_args(argv)
+    add_uvx_option(hosts)
+    args = parser.parse_args(argv)
+    if args.command == "hosts" and args.uvx in HOSTS:  # `hosts --uvx codex`: the host, not a source.
+        args.host, args.uvx = [*args.host, args.uvx], ""
+    if args.command != "uninstall" and args.uvx == "":
+        args.uvx = uvx_source()
+    return args
+
+
+def add_uvx_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--uvx",
+        nargs="?",
+        const="",
+        metavar="SOURCE",
+        help="start the server with `uvx --from SOURCE` (a git URL or a folder; default: this one), not this checkout",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Carry out the command; its exit code."""
     if args.command == "hosts":
-        print_hosts(args.name, args.host, args.json)
+        print_hosts(args.name, args.host, args.json, args.uvx)
         return 0
     app = claude_desktop(args.config)
     if args.command == "check":
-        return run_check(app, args.name, args.timeout, args.json)
-    (install if args.command == "install" else uninstall)(app, args.name, args.dry_run)
+        return run_check(app, args.name, args.timeout, args.json, args.uvx)
+    if args.command == "install":
+        install(app, args.name, args.dry_run, args.uvx)
+    else:
+        uninstall(app, args.name, args.dry_run)
     return 0
 
 

@@ -1,0 +1,85 @@
+"""No clone needed: uvx builds the server from a folder or a git URL and serves it from anywhere."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import host_setup as setup
+import serving
+from tests.conftest import (
+    NAME,
+    PROJECT_DIR,
+    REPLY_TIMEOUT,
+    SERVER_MODULE,
+    StdioServer,
+    assert_clean_exit,
+    sample_call,
+)
+
+SCRIPT = next(name for name, module in serving.scripts(setup.__file__).items() if module == SERVER_MODULE)
+LEFT_OUT = (".venv", ".git", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "*.mcpb")
+
+
+def serves_a_call(source: str, where: Path) -> None:
+    """`uvx --from source <the server's script>`, started in `where`, answers the handshake and a tool call."""
+    process = StdioServer(launch=[setup.uvx_path(), "--python", sys.executable, "--from", source, SCRIPT], cwd=where)
+    assert process.initialize()["result"]["serverInfo"]["name"] == NAME
+    answer = process.request(sample_call(2))
+    assert answer["result"]["isError"] is False, answer
+    process.close_stdin()
+    assert_clean_exit(process)
+
+
+def test_uvx_builds_the_server_from_a_folder_and_serves_it_from_another(tmp_path: Path) -> None:
+    serves_a_call(str(PROJECT_DIR), tmp_path)
+
+
+def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    shutil.copytree(PROJECT_DIR, clone, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
+        subprocess.run([*git, *command], cwd=clone, check=True, capture_output=True, timeout=REPLY_TIMEOUT)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    serves_a_call(f"git+{clone.as_uri()}", elsewhere)
+
+
+def test_every_host_setup_can_start_it_with_uvx() -> None:
+    source = "git+https://github.com/OWNER/heartbeat"
+    uvx = setup.uvx_path()
+    assert Path(uvx).is_absolute()
+    for host in setup.host_setups(NAME, source):
+        written = " ".join(host.command) if host.command else str(host.content)
+        assert uvx in written, host.key
+        assert "--from" in written, host.key
+        assert source in written, host.key
+        assert str(PROJECT_DIR) not in written, host.key
+
+
+def test_install_writes_the_uvx_entry_with_uvx_s_absolute_path(tmp_path: Path) -> None:
+    config = tmp_path / "claude_desktop_config.json"
+    setup.install(setup.claude_desktop(config), NAME, dry_run=False, uvx="git+https://github.com/OWNER/heartbeat")
+    entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
+    assert entry == {"command": setup.uvx_path(), "args": ["--from", "git+https://github.com/OWNER/heartbeat", SCRIPT]}
+
+
+@pytest.mark.parametrize("arguments", [["hosts", "--uvx", "claude-code"], ["hosts", "claude-code", "--uvx"]])
+def test_uvx_with_no_source_means_this_folder(arguments: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "host_setup.py", *arguments, "--json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=REPLY_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [claude_code] = json.loads(done.stdout)
+    assert claude_code["command"][-4:] == [setup.uvx_path(), "--from", str(PROJECT_DIR), SCRIPT]
