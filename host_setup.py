@@ -816,7 +816,19 @@ def print_check(report: dict[str, Any]) -> None:
 # hosts: the exact setup for each host, for this folder -------------------------------
 
 INSPECTOR = "@modelcontextprotocol/inspector@0.15.0"  # The newest that runs on Node.js 20.
-HOSTS = ("claude-desktop", "claude-code", "gemini", "codex", "opencode", "continue", "cursor", "vscode", "inspector")
+HOSTS = (
+    "claude-desktop",
+    "claude-code",
+    "gemini",
+    "codex",
+    "opencode",
+    "continue",
+    "cursor",
+    "vscode",
+    "amp",
+    "fast-agent",
+    "inspector",
+)
 
 
 @dataclass(frozen=True)
@@ -868,6 +880,7 @@ def host_setups(name: str, uvx: str | None = None) -> list[HostSetup]:
         vscode_user_folder("Code") / "mcp.json",
     )
     insiders = vscode_user_folder("Code - Insiders") / "mcp.json"
+    amp, fast_agent = Path.home() / ".config" / "amp" / "settings.json", Path.home() / "fastagent.config.yaml"
     yaml_args = ", ".join(json.dumps(arg, ensure_ascii=False) for arg in entry["args"])  # JSON strings are YAML.
     return [
         HostSetup(
@@ -937,6 +950,23 @@ def host_setups(name: str, uvx: str | None = None) -> list[HostSetup]:
             "the command MCP: List Servers",
             file=vscode,
             content=as_json({"servers": {name: {"type": "stdio", **entry}}}),
+        ),
+        HostSetup(
+            "amp",
+            "Amp",
+            merge_into(amp),
+            "amp mcp doctor",
+            file=amp,
+            content=as_json({"amp.mcpServers": {name: entry}}),
+        ),
+        HostSetup(
+            "fast-agent",
+            "fast-agent",
+            f"Create {fast_agent} with this, or add the server to the mcp.servers of a config you have:",
+            f"fast-agent go --config-path {shlex.quote(str(fast_agent))} --servers {name}",
+            file=fast_agent,
+            content=f"mcp:\n  servers:\n    {json.dumps(name)}:\n"
+            f"      command: {json.dumps(entry['command'], ensure_ascii=False)}\n      args: [{yaml_args}]\n",
         ),
         HostSetup(
             "inspector",

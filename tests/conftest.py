@@ -41,7 +41,19 @@ REPLY_TIMEOUT = 30.0  # Generous: a cold `uv run` on a busy CI machine takes sec
 HOST_LAUNCH = ["run", "--quiet", "--no-dev", "--frozen", SERVER_FILE]  # After `uv`, as hosts start it.
 SERVER = [sys.executable, str(PROJECT_DIR / SERVER_FILE)]
 PROBE = [sys.executable, "-m", "tests.probe_server"]  # The test-only server on the same repairs.
-collect_ignore = ["make_it_your_own"]  # Data: the change that tests/test_template.py applies to a copy.
+collect_ignore = ["make_it_your_own"]
+# What a copy of the project leaves out: environments, caches, kits, git data, built bundles.
+LEFT_OUT = (
+    ".venv",
+    ".venv-newest",
+    ".git",
+    "node_modules",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    "*.mcpb",
+)  # Data: the change that tests/test_template.py applies to a copy.
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSION = "2026-07-28"

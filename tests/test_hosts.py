@@ -18,12 +18,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from mcp import Client
 
 import host_setup as setup
-from tests.conftest import NAME, PROJECT_DIR, REPLY_TIMEOUT, TOOLS, node_with, run_script, skip_or_fail
+from tests.conftest import (
+    MODERN_VERSION,
+    NAME,
+    PROJECT_DIR,
+    REPLY_TIMEOUT,
+    SAMPLE_ARGUMENTS,
+    SAMPLE_TOOL,
+    TOOLS,
+    node_with,
+    run_script,
+    server,
+    skip_or_fail,
+)
 
 HOSTS_DIR = PROJECT_DIR / "tests" / "hosts"
+FAST_AGENT_HINT = (
+    "to run this test: uv venv --python 3.13 tests/hosts/.venv"
+    " && uv pip install --python tests/hosts/.venv -r tests/hosts/requirements.txt"
+)
 TOOL_NAMES = [tool.name for tool in TOOLS]
 COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -80,10 +98,11 @@ def test_the_json_files_hold_the_entry_where_each_host_reads_it() -> None:
     files = {
         each.key: json.loads(each.content)
         for each in setup.host_setups(NAME)
-        if each.content and each.key != "continue"
+        if each.content and each.key not in ("continue", "fast-agent")  # Those two are YAML.
     }
     assert files["claude-desktop"] == files["cursor"] == {"mcpServers": {NAME: entry}}
     assert files["vscode"] == {"servers": {NAME: {"type": "stdio", **entry}}}
+    assert files["amp"] == {"amp.mcpServers": {NAME: entry}}
     assert files["opencode"]["mcp"] == {NAME: {"type": "local", "command": [entry["command"], *entry["args"]]}}
 
 
@@ -102,7 +121,20 @@ def home(tmp_path: Path, kit: Path) -> dict[str, str]:
     """A new user's environment: an empty HOME, the hosts on PATH, no API key, no host's updates or telemetry."""
     folder = tmp_path / "home"
     folder.mkdir()
-    theirs = ("XDG_", "CLAUDE", "ANTHROPIC_", "GEMINI", "GOOGLE_", "OPENAI_", "CODEX_", "OPENCODE", "CONTINUE")
+    theirs = (
+        "XDG_",
+        "CLAUDE",
+        "ANTHROPIC_",
+        "GEMINI",
+        "GOOGLE_",
+        "OPENAI_",
+        "CODEX_",
+        "OPENCODE",
+        "CONTINUE",
+        "AMP_",
+        "FAST_AGENT",
+        "HF_",
+    )
     keep = {key: value for key, value in os.environ.items() if not key.startswith(theirs) and "API_KEY" not in key}
     return {
         **keep,
@@ -272,3 +304,41 @@ def test_the_inspector_command_runs_as_printed_and_lists_the_tools(home: dict[st
     done = run(command, {**home, "npm_config_offline": "true"}, cwd=HOSTS_DIR)
     assert done.returncode == 0, done.stderr
     assert [tool["name"] for tool in json.loads(done.stdout)["tools"]] == TOOL_NAMES
+
+
+def test_amp_connects_and_lists_the_tools(home: dict[str, str]) -> None:
+    set_up("amp", home)
+    done = run(["amp", "mcp", "doctor"], {**home, "AMP_API_KEY": "none"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    tools = len(TOOL_NAMES)
+    assert line_naming(done.stdout, NAME).endswith(f"connected ({tools} tools: {', '.join(TOOL_NAMES)})")
+
+
+FAST_AGENT = HOSTS_DIR / ".venv" / ("Scripts" if os.name == "nt" else "bin") / "fast-agent"
+
+
+def test_fast_agent_calls_the_tool_in_the_2026_07_28_era(home: dict[str, str]) -> None:
+    """fast-agent (PyPI, in tests/hosts/.venv) calls the tool with its passthrough model: no API key."""
+    if not FAST_AGENT.exists():
+        skip_or_fail(f"fast-agent is not installed; {FAST_AGENT_HINT}")
+    given = set_up("fast-agent", home)
+    call = f"***CALL_TOOL {NAME}__{SAMPLE_TOOL} {json.dumps(SAMPLE_ARGUMENTS)}"
+    command = [str(FAST_AGENT), "go", "--config-path", given["file"], "--servers", NAME, "--model", "passthrough"]
+    done = run([*command, "--message", call], {**home, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    reply = json.loads(done.stdout.strip().splitlines()[-1])  # The tool's reply, as the model would get it.
+    assert "error" not in reply, reply
+    expected = asyncio_call()
+    assert set(reply) == set(expected), reply
+    if "protocol_version" in reply:  # The reply says which protocol carried it (heartbeat's does).
+        assert reply["protocol_version"] == MODERN_VERSION
+
+
+def asyncio_call() -> dict[str, Any]:
+    """The sample call's structured reply, in memory: what a host should see the keys of."""
+
+    async def call() -> dict[str, Any]:
+        async with Client(server) as client:
+            return (await client.call_tool(SAMPLE_TOOL, SAMPLE_ARGUMENTS)).structured_content or {}
+
+    return anyio.run(call)

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR, TEMPLATE_HINT, skip_or_fail, uv
+from tests.conftest import LEFT_OUT, PROJECT_DIR, TEMPLATE_HINT, skip_or_fail, uv
 
 CHANGE = PROJECT_DIR / "tests" / "make_it_your_own"
-LEFT_OUT = (".venv", ".git", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "*.mcpb")
-KITS = ("tests/interop/node_modules", "bundle/node_modules", "tests/hosts/node_modules")
+KITS = ("tests/interop/node_modules", "bundle/node_modules", "tests/hosts/node_modules", "tests/hosts/.venv")
 
 
 @pytest.fixture(scope="module")

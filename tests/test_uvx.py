@@ -13,6 +13,7 @@ import pytest
 import host_setup as setup
 import serving
 from tests.conftest import (
+    LEFT_OUT,
     NAME,
     PROJECT_DIR,
     REPLY_TIMEOUT,
@@ -23,7 +24,6 @@ from tests.conftest import (
 )
 
 SCRIPT = next(name for name, module in serving.scripts(setup.__file__).items() if module == SERVER_MODULE)
-LEFT_OUT = (".venv", ".git", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", "*.mcpb")
 
 
 def serves_a_call(source: str, where: Path) -> None:
