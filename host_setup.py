@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -31,7 +32,6 @@ import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
@@ -42,6 +42,7 @@ import mcp_types as types
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
+from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 import serving
 from serving import json_type
@@ -347,7 +348,8 @@ def replace_config(path: Path, before: bytes | None, data: bytes) -> Path | None
     """Write the new config if the file still holds `before`; return the backup of the old one.
 
     The backup is written atomically too, so it is complete or absent, and it is removed
-    again if the new config could not be written. Only the newest KEEP_BACKUPS are kept.
+    again if the new config could not be written. Backups are numbered, never dated: a clock
+    set back cannot make the newest look old. Only the newest KEEP_BACKUPS are kept.
     """
     if read_config(path)[0] != before:  # Absent then and now is None == None.
         raise ConfigChanged
@@ -355,17 +357,17 @@ def replace_config(path: Path, before: bytes | None, data: bytes) -> Path | None
         write_atomically(path, data, None)
         return None
     mode = stat.S_IMODE(path.stat().st_mode)
-    backup = path.with_name(f"{path.name}.{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.bak")
+    backup_name = re.compile(re.escape(path.name) + r"\.([1-9][0-9]{0,17})\.bak")
+    numbers = sorted(int(found[1]) for other in path.parent.iterdir() if (found := backup_name.fullmatch(other.name)))
+    backup = path.with_name(f"{path.name}.{numbers[-1] + 1 if numbers else 1}.bak")
     write_atomically(backup, before, mode)
     try:
         write_atomically(path, data, mode)
     except BaseException:
         backup.unlink(missing_ok=True)
         raise
-    backup_name = re.compile(re.escape(path.name) + r"\.\d{8}-\d{6}-\d{6}\.bak")
-    backups = sorted(other for other in path.parent.iterdir() if backup_name.fullmatch(other.name))
-    for old in backups[:-KEEP_BACKUPS]:
-        old.unlink(missing_ok=True)
+    for number in numbers[: max(0, len(numbers) + 1 - KEEP_BACKUPS)]:  # Never the one just written.
+        path.with_name(f"{path.name}.{number}.bak").unlink(missing_ok=True)
     return backup
 
 
@@ -644,9 +646,19 @@ async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None 
     The call is to a read-only tool whose arguments `check` can fill in from its schema.
     The end of the server's stderr is in the report when the check fails.
     """
+    report: dict[str, Any] = {
+        "ok": False,
+        "app": f"{app.kind}{' (the config named with --config)' if app.named else ''}",
+        "config": str(app.config),
+        "log": app.log_file(name),
+    }
+    entry, report["source"] = configured_entry(app, name, uvx)
     server_log = StderrTail()
     try:
-        report = await start_and_call(app, name, seconds, server_log.file, uvx)
+        async with anyio.create_task_group() as group:  # A stop signal ends the check, and with it the server.
+            group.start_soon(stop_on_signals, group.cancel_scope, report)
+            await start_and_call(entry, seconds, server_log.file, report)
+            group.cancel_scope.cancel()
     finally:
         stderr = server_log.close()
     if not report["ok"]:
@@ -654,19 +666,20 @@ async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None 
     return report
 
 
-async def start_and_call(
-    app: DesktopInstall, name: str, seconds: float, server_log: TextIO, uvx: str | None
-) -> dict[str, Any]:
-    """The check itself, with the server's stderr going to `server_log`."""
-    report: dict[str, Any] = {
-        "ok": False,
-        "app": f"{app.kind}{' (the config named with --config)' if app.named else ''}",
-        "config": str(app.config),
-        "log": app.log_file(name),
-    }
-    entry, source = configured_entry(app, name, uvx)
+async def stop_on_signals(scope: anyio.CancelScope, report: dict[str, Any]) -> None:
+    """SIGTERM or SIGHUP ends the check, and the server it started with it (POSIX: Windows' loop takes no signals)."""
+    if sys.platform == "win32":
+        return
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+        async for signum in signals:
+            report["error"] = f"stopped by {signal.Signals(signum).name}"
+            scope.cancel()
+
+
+async def start_and_call(entry: dict[str, Any], seconds: float, server_log: TextIO, report: dict[str, Any]) -> None:
+    """The check itself, with the server's stderr going to `server_log`; what it finds goes into `report`."""
     command: list[str] = [entry["command"], *entry.get("args", [])]
-    report.update(command=command, source=source)
+    report["command"] = command
     parameters = StdioServerParameters(command=command[0], args=command[1:], env=entry.get("env"))
     started = time.perf_counter()
     try:
@@ -694,10 +707,10 @@ async def start_and_call(
         cause = root_cause(error)
         known = isinstance(cause, SetupError | NotJsonRpc)
         report["error"] = str(cause) if known else f"the server did not start or answer: {cause}"
-    return report
 
 
 NO_CALL = "nothing: no tool can be called without a model (none is read-only with arguments check can fill in)"
+MAX_SAMPLE_LENGTH = 1000  # Characters of a sample string; a tool that needs more is not called.
 
 
 def answer(result: types.CallToolResult, tool: str) -> str:
@@ -740,9 +753,11 @@ def sample_value(schema: dict[str, Any]) -> object | None:
         return schema["enum"][0]
     match schema.get("type"):
         case "string":
+            if schema.get("minLength", 0) > MAX_SAMPLE_LENGTH:
+                return None
             text = CHECK_TEXT.ljust(schema.get("minLength", 0), "!")[: schema.get("maxLength")]
             pattern = schema.get("pattern")
-            return None if pattern is not None and not re.search(pattern, text) else text
+            return None if pattern is not None and not matches(pattern, text) else text
         case "integer" | "number" as kind:
             low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
             value = math.ceil(low) if kind == "integer" else low
@@ -752,6 +767,17 @@ def sample_value(schema: dict[str, Any]) -> object | None:
             return False
         case _:
             return None
+
+
+def matches(pattern: str, text: str) -> bool:
+    """Whether `text` matches a schema's `pattern`, in linear time: a server's pattern may be written to
+    backtrack for hours in Python's `re`. One Rust's regex engine cannot read (a lookaround) is no match."""
+    try:
+        validator = SchemaValidator(core_schema.str_schema(pattern=pattern, regex_engine="rust-regex"))
+        validator.validate_python(text)
+    except (SchemaError, ValidationError):
+        return False
+    return True
 
 
 def root_cause(error: BaseException) -> BaseException:

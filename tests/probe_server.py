@@ -2,17 +2,19 @@
 
 `echo` answers its text; `hold` awaits until a `release` call (a slow tool that awaits,
 without any timing); `big` answers `size` bytes of text; `log` writes one log line of `size`
-bytes to stderr. Run as `python -m tests.probe_server`
-from the project folder.
+bytes to stderr; `roots` asks the client for its roots (a request of the server's) and answers
+what came back. Run as `python -m tests.probe_server` from the project folder.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import anyio
 import mcp_types as types
+from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 
 import stdio_repairs
@@ -29,6 +31,7 @@ TOOLS = [
     tool("release"),
     tool("big", size="integer"),
     tool("log", size="integer"),
+    tool("roots"),
 ]
 logger = logging.getLogger("probe")
 
@@ -64,6 +67,11 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
         case "release":
             gate.release()
             text = "released"
+        case "roots":
+            try:
+                text = json.dumps([str(root.uri) for root in (await ctx.session.list_roots()).roots])
+            except MCPError as refused:
+                text = f"refused: {refused.error.message}"
         case "log":
             logger.warning("x" * int(arguments["size"]))
             text = "logged"

@@ -18,13 +18,23 @@ from typing import Any
 
 import pytest
 
-from stdio_repairs import DRAIN_SECONDS, IN_USE, MAX_BATCH, MAX_IN_FLIGHT, MAX_LINE_BYTES, MAX_UNREADABLE_WARNINGS
+from stdio_repairs import (
+    DRAIN_SECONDS,
+    IN_USE,
+    MAX_BATCH,
+    MAX_IN_FLIGHT,
+    MAX_LINE_BYTES,
+    MAX_UNREADABLE_WARNINGS,
+    TOO_DEEP,
+)
 from tests.conftest import (
     INITIALIZED,
     NAME,
     PROBE,
     PROJECT_DIR,
     REPLY_TIMEOUT,
+    SAMPLE_ARGUMENTS,
+    SAMPLE_TOOL,
     SERVER,
     SERVER_FILE,
     SERVER_MODULE,
@@ -535,3 +545,163 @@ def test_a_regular_file_as_stdin_and_stdout_is_served_and_left_as_it_was(tmp_pat
     done = run_in_shell(f"<{requests} >{replies}")
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["id"] for line in replies.read_text().splitlines()] == [1, 2, "after"]
+
+
+# The fourth hostile review's classes ---------------------------------------------------------
+
+
+def test_a_client_s_error_response_reaches_the_sdk_and_is_never_written_back() -> None:
+    process = StdioServer(launch=PROBE)
+    hello = initialize_request()
+    hello["params"]["capabilities"] = {"roots": {}}
+    process.request(hello)
+    process.send(INITIALIZED)
+    process.send(call_request(2, "roots", {}))
+    asked = process.read()
+    assert asked["method"] == "roots/list"
+    refusal = {"code": -1, "message": "no roots here\nFORGED 2026 ERROR a log line"}
+    process.send({"jsonrpc": "2.0", "id": asked["id"], "error": refusal})
+    assert process.read() == {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "result": {"content": [{"type": "text", "text": f"refused: {refusal['message']}"}], "isError": False},
+    }
+    process.send({"jsonrpc": "2.0", "id": 1, "error": {"code": -1, "message": "x" * 100_000 + "\nFORGED"}})
+    assert process.request(PING) == PONG  # The next line out: the unsolicited error was not written back.
+    process.close_stdin()
+    assert not any(line.startswith("FORGED") for line in assert_clean_exit(process))
+
+
+def test_a_cancel_after_the_reply_frees_no_second_slot_and_memory_stays_bounded() -> None:
+    pad = "p" * 63_000
+    pairs = [
+        frame
+        for index in range(130)  # About 8 MiB of requests, each answered with 100 kB into a stdout nobody reads.
+        for frame in (
+            call_request(index, "big", {"size": 100_000, "pad": pad}),
+            cancel(index),
+        )
+    ]
+    with subprocess.Popen(
+        PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as server:
+        assert server.stdin
+        assert server.stdout
+        server.stdin.write(frames(initialize_request(), INITIALIZED))
+        server.stdin.flush()
+        server.stdout.readline()
+        idle = rss_mib(server.pid)
+        writer = threading.Thread(target=server.stdin.write, args=(frames(*pairs),), daemon=True)
+        writer.start()
+        stdin_fd = server.stdin.fileno()
+        wait_for(lambda: pipe_is_full(stdin_fd), "the server to stop reading stdin")
+        grown = rss_mib(server.pid) - idle
+        assert writer.is_alive(), "the server read all it was sent although nothing could be answered"
+        replies: list[Any] = []
+        reader = threading.Thread(target=lambda: replies.extend(json.loads(line) for line in server.stdout or []))
+        reader.start()
+        writer.join(timeout=REPLY_TIMEOUT)
+        server.stdin.close()
+        assert server.wait(timeout=REPLY_TIMEOUT) == 0
+        reader.join(timeout=REPLY_TIMEOUT)
+    assert grown < 64, f"{grown:.0f} MiB"
+    ids = [reply["id"] for reply in replies]
+    assert len(ids) == len(set(ids)), "a request was answered twice"
+
+
+def test_a_full_window_still_reads_cancellations_and_eof() -> None:
+    process = StdioServer(launch=PROBE)
+    process.initialize()
+    process.write(frames(*[call_request(f"hold-{n}", "hold", {}) for n in range(MAX_IN_FLIGHT)]))
+    process.write(frames(*[cancel(f"hold-{n}") for n in range(MAX_IN_FLIGHT)]))
+    assert process.request(PING) == PONG
+    process.close_stdin()
+    assert not any("unanswered" in line for line in assert_clean_exit(process))
+    assert process.remaining_stdout() == []
+
+
+def test_many_unexpected_argument_names_are_counted_not_listed(initialized_server: StdioServer) -> None:
+    extra = {f"extra-{n}": n for n in range(100_000)}
+    reply = initialized_server.request(call_request("many", SAMPLE_TOOL, {**SAMPLE_ARGUMENTS, **extra}))
+    assert reply["result"]["isError"] is True
+    text = reply["result"]["content"][0]["text"]
+    assert '"extra-0", "extra-1", "extra-2", "extra-3", "extra-4" and 99995 more; the accepted arguments are' in text
+    assert len(text) < 1000
+
+
+def test_an_id_reused_inside_a_batch_is_refused_and_nothing_unrelated_is_lost() -> None:
+    process = StdioServer(launch=PROBE)
+    process.initialize("2025-03-26")
+    process.send([call_request("dup", "hold", {}), {"jsonrpc": "2.0", "id": "innocent", "method": "ping"}])
+    process.send([{"jsonrpc": "2.0", "id": "dup", "method": "ping"}])
+    assert process.read_value() == [{"jsonrpc": "2.0", "id": "dup", "error": {"code": -32600, "message": IN_USE}}]
+    process.send(call_request("release", "release", {}))
+    first, second = process.read_value(), process.read_value()
+    batch = first if isinstance(first, list) else second
+    assert sorted(batch, key=lambda reply: reply["id"]) == [
+        {
+            "jsonrpc": "2.0",
+            "id": "dup",
+            "result": {"content": [{"type": "text", "text": "released"}], "isError": False},
+        },
+        {"jsonrpc": "2.0", "id": "innocent", "result": {}},
+    ]
+    process.close_stdin()
+    assert not any("unanswered" in line for line in assert_clean_exit(process))
+
+
+def test_a_byte_order_mark_before_the_first_message_is_skipped() -> None:
+    process = StdioServer()
+    process.write(b"\xef\xbb\xbf" + frames(initialize_request()))
+    reply = process.read()
+    assert (reply["id"], reply["result"]["serverInfo"]["name"]) == (1, NAME)
+    process.close_stdin()
+    assert_clean_exit(process)
+
+
+@pytest.mark.parametrize(("request_id", "expected"), [(1.5, None), (3, 3)], ids=["float", "integer"])
+def test_an_escaped_id_key_is_read_as_id(shared: StdioServer, request_id: Any, expected: Any) -> None:
+    shared.write(b'{"jsonrpc":"2.0","\\u0069d":' + json.dumps(request_id).encode() + b',"method":"ping"}\n')
+    reply = shared.read()
+    assert reply["id"] == expected
+    assert ("result" in reply) is (expected is not None)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts threads in /proc (Linux)")
+def test_a_non_blocking_stdin_on_the_worker_thread_path_is_waited_on() -> None:
+    """Node.js leaves terminals non-blocking; on Windows, files and terminals, a worker thread reads stdin."""
+    reader, writer = os.pipe()
+    os.set_blocking(reader, False)
+    server = subprocess.Popen(
+        SERVER,
+        cwd=PROJECT_DIR,
+        stdin=reader,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "STDIO_REPAIRS_THREADS": "1"},
+    )
+    os.close(reader)
+    tasks = Path(f"/proc/{server.pid}/task")
+    wait_for(lambda: server.poll() is not None or len(list(tasks.glob("*"))) > 1, "the worker thread to read")
+    os.write(writer, frames(initialize_request()))
+    assert server.stdout
+    reply = json.loads(server.stdout.readline() or b"null")
+    os.close(writer)
+    assert server.wait(timeout=REPLY_TIMEOUT) == 0
+    assert reply["id"] == 1, reply
+
+
+def test_a_line_just_over_the_limit_is_refused_even_when_its_newline_comes_in_the_same_read(
+    shared: StdioServer,
+) -> None:
+    ping = json.dumps({"jsonrpc": "2.0", "id": "long", "method": "ping"}).encode()
+    shared.write(ping + b" " * (MAX_LINE_BYTES - len(ping) + 1000) + b"\n")
+    assert shared.read()["error"]["code"] == -32600
+    assert shared.request(PING) == PONG
+
+
+def test_a_request_nested_too_deeply_to_read_keeps_its_id(shared: StdioServer) -> None:
+    depth = 5000
+    shared.write(b'{"jsonrpc":"2.0","id":5,"method":"ping","params":{"x":' + b"[" * depth + b"]" * depth + b"}}\n")
+    assert shared.read() == {"jsonrpc": "2.0", "id": 5, "error": {"code": -32600, "message": TOO_DEEP}}
+    assert shared.request(PING) == PONG

@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from tests.conftest import (
     VERSION,
     run_script,
     uv,
+    wait_for,
 )
 
 LOG_LEVEL_VARIABLE = serving.log_level_variable(NAME)
@@ -829,3 +831,95 @@ def test_windows_line_ends_stay_windows_line_ends(config: Path) -> None:
     written = config.read_bytes()
     assert written.count(b"\n") == written.count(b"\r\n") > 10
     assert json.loads(written)["theme"] == "dark"
+
+
+# The fourth hostile review's classes ---------------------------------------------------------
+
+FAKE_SERVER = """
+import json, sys, threading
+tools = json.loads(sys.argv[1])
+for line in sys.stdin:
+    message = json.loads(line)
+    if "id" not in message:
+        continue
+    result = {"tools": tools} if message["method"] == "tools/list" else {
+        "protocolVersion": message["params"]["protocolVersion"], "capabilities": {"tools": {}},
+        "serverInfo": {"name": "fake", "version": "0"},
+    } if message["method"] == "initialize" else {"content": []}
+    print(json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result}), flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("user", "called"),
+    [
+        ({"type": "string", "minLength": 300_000_000}, setup.NO_CALL),
+        ({"type": "string", "minLength": 40, "pattern": "(!+)+z"}, setup.NO_CALL),
+        ({"type": "string", "pattern": "^(?=check)"}, setup.NO_CALL),
+    ],
+    ids=["huge-min-length", "backtracking-pattern", "lookahead"],
+)
+def test_check_makes_small_arguments_in_bounded_time_or_calls_nothing(
+    config: Path, user: dict[str, Any], called: str
+) -> None:
+    schema = {"type": "object", "properties": {"user": user}, "required": ["user"]}
+    tools = [{"name": "greet", "inputSchema": schema, "annotations": {"readOnlyHint": True}}]
+    entry_in(config, {"command": sys.executable, "args": ["-c", FAKE_SERVER, json.dumps(tools)]})
+    done = run_script("host_setup.py", "check", "--config", str(config), "--json")
+    report = json.loads(done.stdout)
+    assert (done.returncode, report["ok"], report["called"]) == (0, True, called), report
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_check_stopped_by_a_signal_ends_the_server_it_started(
+    config: Path, tmp_path: Path, stop: signal.Signals
+) -> None:
+    pid_file = tmp_path / "server.pid"
+    never_answers = (
+        "import os, sys, threading; open(sys.argv[1], 'w').write(str(os.getpid()));"
+        " sys.stdin.read(); threading.Event().wait()"  # Not even EOF ends it: only a signal.
+    )
+    entry_in(config, {"command": sys.executable, "args": ["-c", never_answers, str(pid_file)]})
+    check = subprocess.Popen(
+        [sys.executable, "host_setup.py", "check", "--config", str(config), "--json"],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: pid_file.exists() and pid_file.read_text() != "", "the server to start")
+    server_pid = int(pid_file.read_text())
+    check.send_signal(stop)
+    stdout, stderr = check.communicate(timeout=REPLY_TIMEOUT)
+    assert check.returncode == 1, stderr
+    assert json.loads(stdout)["error"] == f"stopped by {stop.name}"
+    wait_for(lambda: not running(server_pid), "the server to end")
+
+
+def running(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (Linux's /proc; elsewhere, whether it exists)."""
+    status = Path(f"/proc/{pid}/stat")
+    if status.parent.parent.is_dir() and Path("/proc/self/stat").exists():
+        return status.exists() and status.read_text().split(")")[-1].split()[0] != "Z"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_backups_are_numbered_and_the_one_just_written_is_never_deleted(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in (7, 8, 9):  # Backups from before a clock was set back, or from a zone further east.
+        config.with_name(f"{config.name}.{number}.bak").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(setup.time, "time", lambda: 0.0)
+    install(config, NAME, dry_run=False)
+    out = capsys.readouterr().out
+    newest = config.with_name(f"{config.name}.10.bak")
+    assert f"The previous file is saved as {newest} (the newest 3 backups are kept)." in out
+    assert newest.read_text(encoding="utf-8") == json.dumps(OTHER_CONFIG, indent=4)
+    assert sorted(path.name for path in config.parent.glob("*.bak")) == [
+        f"{config.name}.{number}.bak" for number in (10, 8, 9)
+    ]
