@@ -235,7 +235,12 @@ def test_claude_code_connects_in_the_2026_07_28_era_and_lists_the_tools(
     logs = Path(home["HOME"]).glob(f".cache/claude-cli-nodejs/*/mcp-logs-{NAME}/*.jsonl")
     assert '\\"negotiatedProtocolVersion\\":\\"2026-07-28\\"' in "".join(log.read_text() for log in logs)
 
-    session = {**home, "ANTHROPIC_API_KEY": "none", "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{refused_port}"}
+    session = {
+        **home,
+        "ANTHROPIC_API_KEY": "none",
+        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{refused_port}",
+        "MCP_CONNECTION_NONBLOCKING": "false",  # Its first message waits for the server: on a busy machine, "pending".
+    }
     with host_process(["claude", "-p", "hi", "--output-format", "stream-json", "--verbose"], session) as claude:
         start = next(messages(claude))
     assert start["subtype"] == "init"
