@@ -1,21 +1,17 @@
-"""Repairs to the MCP Python SDK's stdio transport (mcp 2.3), for any low-level `Server`.
+"""Repairs to the MCP Python SDK's stdio transport (mcp 2.3), for any low-level `Server`:
+`stdio_repairs.serve(server)`, instead of `anyio.run` around `stdio_server()` and `server.run`.
 
-    stdio_repairs.serve(server)  # instead of anyio.run(...) around stdio_server() and server.run(...)
-
-`Server.run` is handed this module's two streams in place of `stdio_server()`'s. `Inbox`,
-the one reader, frames each line of stdin, parses it once and decides what becomes of it:
-a message goes on to the SDK as parsed, anything else is answered at once. `Outbox` is the
-one writer of stdout. `Flights` counts the requests in flight; a request settles once, when
-its reply is written or when the SDK says it will have none. Pipes and sockets are waited
-on by the event loop (macOS, Linux); Windows, files and terminals use a worker thread.
-
-The repairs, by issue in github.com/modelcontextprotocol/python-sdk, each to be deleted
-once the SDK does the same: #3551 Ctrl-C ignored (`stop_on_signals`); #2678 requests in
-flight cancelled at stdin EOF (`Inbox.drain`); #2751 unreadable lines dropped silently
-(`Inbox.admit`, `judge`); #934 no JSON-RPC batches (`Inbox.admit_batch`). With no issue
-yet: unbounded lines, requests in flight and echoes; an id reused while in flight (the SDK
-overwrites the first); and a thread handoff per line read and two per reply written.
-The limits below are those of docs/contract.md.
+`Server.run` is handed two streams of this module's. `Inbox`, the one reader, frames each
+line of stdin, parses it once and decides what becomes of it: a message goes on to the SDK
+as parsed, anything else is answered at once. `Outbox` is the one writer of stdout, and
+counts the requests in flight: each settles once, when its reply is written or when the
+SDK says it will have none. The event loop waits on pipes and sockets (macOS, Linux);
+Windows, files and terminals get a worker thread. The repairs, by their issue in
+github.com/modelcontextprotocol/python-sdk, each to go once the SDK does the same: #3551
+Ctrl-C ignored (`stop_on_signals`); #2678 requests cancelled at stdin EOF (`Inbox.drain`);
+#2751 unreadable lines dropped (`Inbox.admit`); #934 no batches (`Inbox.admit_batch`). With
+no issue yet: unbounded lines, requests and echoes; an id reused in flight (the SDK
+overwrites the first); a thread handoff per line read and two per reply written.
 """
 
 from __future__ import annotations
@@ -99,9 +95,6 @@ def serialized(message: types.JSONRPCMessage) -> str:
     return message.model_dump_json(by_alias=True, exclude_unset=True)
 
 
-# Judging one message ---------------------------------------------------------------------
-
-
 def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
@@ -112,8 +105,8 @@ def judge(value: object, surrogates: bool) -> types.JSONRPCMessage | Refusal:
     try:
         message = types.jsonrpc_message_adapter.validate_python(value, by_name=False)
     except ValidationError:
-        return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value))
-    if surrogates and not writable(value):
+        message = None
+    if message is None or (surrogates and not writable(value)):
         return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value))
     if isinstance(message, types.JSONRPCNotification) and "id" in cast(dict[str, Any], value):
         return BAD_ID  # The SDK would take it for a notification, with no reply.
@@ -153,9 +146,6 @@ def top_level_id(text: str) -> types.RequestId | None:
     return None
 
 
-# What is in flight -----------------------------------------------------------------------
-
-
 @dataclass
 class Batch:
     """A JSON-RPC batch being answered: its replies go out together, as one array, once all are in."""
@@ -164,9 +154,6 @@ class Batch:
     awaiting: int = 0
     replies: list[str] = field(default_factory=list[str])
     sealed: bool = False  # Every member has been read.
-
-
-# The descriptors -------------------------------------------------------------------------
 
 
 class StdioFailed(BaseException):
@@ -180,11 +167,8 @@ class Wire:
     def __init__(self, fd: int, writes: bool) -> None:
         self.fd = fd
         mode = os.fstat(fd).st_mode
-        self.on_loop = (
-            sys.platform != "win32"
-            and os.environ.get(THREADS_VARIABLE) != "1"
-            and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
-        )
+        waitable = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+        self.on_loop = waitable and sys.platform != "win32" and os.environ.get(THREADS_VARIABLE) != "1"
         # The loop can wait to write only with O_NONBLOCK, a flag of the open file, which the parent may
         # share: `restore` clears it on every way out. Never set on the pipe that stderr writes to too.
         self.made_nonblocking = False
@@ -266,11 +250,9 @@ def set_blocking(fd: int, blocking: bool) -> bool:
 
 
 def same_file(first: int, second: int) -> bool:
-    try:
-        one, other = os.fstat(first), os.fstat(second)
-    except OSError:
-        return False
-    return (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+    with suppress(OSError):
+        return os.path.samestat(os.fstat(first), os.fstat(second))
+    return False
 
 
 # The two streams that Server.run is handed --------------------------------------------------
