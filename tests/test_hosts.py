@@ -106,6 +106,14 @@ def test_the_json_files_hold_the_entry_where_each_host_reads_it() -> None:
     assert files["opencode"]["mcp"] == {NAME: {"type": "local", "command": [entry["command"], *entry["args"]]}}
 
 
+def test_vs_code_s_setup_names_insiders_and_profile_folders_too() -> None:
+    [vscode] = [each for each in setup.host_setups(NAME) if each.key == "vscode"]
+    user = setup.vscode_user_folder("Code")
+    assert vscode.file == user / "mcp.json"
+    assert str(setup.vscode_user_folder("Code - Insiders") / "mcp.json") in vscode.how
+    assert str(user / "profiles" / "<profile id>" / "mcp.json") in vscode.how
+
+
 # Real hosts ----------------------------------------------------------------------------
 
 

@@ -14,11 +14,13 @@ import subprocess
 import sys
 from typing import Any
 
+import mcp_types as types
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import serving
+import stdio_repairs
 from stdio_repairs import TOO_DEEP
 from tests.conftest import (
     INITIALIZED,
@@ -39,6 +41,7 @@ from tests.conftest import (
     initialize_request,
     run_script,
     sample_call,
+    server,
 )
 
 LOG_LEVEL_VARIABLE = serving.log_level_variable(NAME)
@@ -274,3 +277,43 @@ def test_started_in_a_terminal_it_says_what_it_waits_for() -> None:
     assert b"it waits for JSON-RPC messages on stdin" in stderr
     assert b"Ctrl-C" in stderr
     assert json.loads(stdout.splitlines()[-1]) == {"jsonrpc": "2.0", "id": 1, "result": {}}
+
+
+@pytest.mark.anyio
+async def test_each_line_is_parsed_exactly_once_and_the_sdk_parses_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader parses a line, judges it, and hands the SDK the message it parsed: nothing is read twice."""
+    lines = [
+        json.dumps(message)
+        for message in (
+            initialize_request(),
+            INITIALIZED,
+            sample_call(2),
+            {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+            {"jsonrpc": "2.0", "id": 4, "method": "no/such/method"},
+        )
+    ]
+    parsed: list[str] = []
+    loads, validate_python = json.loads, types.jsonrpc_message_adapter.validate_python
+    monkeypatch.setattr(json, "loads", lambda text, **options: parsed.append(text) or loads(text, **options))
+    monkeypatch.setattr(types.jsonrpc_message_adapter, "validate_json", None)  # A second parse would fail loudly.
+    validated: list[object] = []
+    monkeypatch.setattr(
+        types.jsonrpc_message_adapter,
+        "validate_python",
+        lambda value, **options: validated.append(value) or validate_python(value, **options),
+    )
+    stdin_reader, stdin_writer = os.pipe()
+    stdout_reader, stdout_writer = os.pipe()
+    os.write(stdin_writer, "".join(line + "\n" for line in lines).encode())
+    os.close(stdin_writer)
+    stdin, stdout = stdio_repairs.Wire(stdin_reader, writes=False), stdio_repairs.Wire(stdout_writer, writes=True)
+    try:
+        await stdio_repairs.serve_streams(server, stdin, stdout)
+        replies = os.read(stdout_reader, 1 << 20).decode().splitlines()
+    finally:
+        stdout.restore()
+        for fd in (stdin_reader, stdout_reader, stdout_writer):
+            os.close(fd)
+    assert [json.loads(reply)["id"] for reply in replies] == [1, 2, 3, 4]
+    assert [text for text in parsed if text in lines] == lines
+    assert len(validated) == len(lines)

@@ -36,8 +36,8 @@ async def test_each_mode_speaks_its_era(client: Client) -> None:
 async def test_server_identifies_itself(client: Client) -> None:
     if client.mode == "legacy":  # The 2026 era carries serverInfo per result, not at connect.
         assert client.server_info is not None
-        assert (client.server_info.name, client.server_info.version) == ("heartbeat", heartbeat.VERSION)
-        assert client.server_info.title == "Heartbeat"
+        assert (client.server_info.name, client.server_info.version) == (heartbeat.NAME, heartbeat.VERSION)
+        assert client.server_info.title == heartbeat.NAME.title()  # "heartbeat" is "Heartbeat".
     assert client.instructions is not None
     assert "get_heartbeat" in client.instructions
     assert client.server_capabilities.tools is not None
