@@ -638,6 +638,7 @@ def test_an_id_reused_inside_a_batch_is_refused_and_nothing_unrelated_is_lost() 
     process.send(call_request("release", "release", {}))
     first, second = process.read_value(), process.read_value()
     batch = first if isinstance(first, list) else second
+    assert isinstance(batch, list)
     assert sorted(batch, key=lambda reply: reply["id"]) == [
         {
             "jsonrpc": "2.0",
