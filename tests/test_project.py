@@ -36,7 +36,8 @@ SOURCES = [
     path
     for pattern in ("*.py", "tests/**/*.py", "tests/interop/*.mjs", "bundle/*.mjs")
     for path in PROJECT_DIR.glob(pattern)
-    if path.name != "test_template.py" and "make_it_your_own" not in path.parts
+    if path.name != "test_template.py"
+    and not {"make_it_your_own", ".venv", "node_modules"} & set(path.relative_to(PROJECT_DIR).parts)
 ]
 
 
