@@ -54,7 +54,7 @@ INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 0,
     "method": "initialize",
-    "params": {"capabilities": {}, "clientInfo": INITIALIZE_CLIENT},
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": INITIALIZE_CLIENT},
 }
 
 
