@@ -46,6 +46,7 @@ from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 import serving
 from serving import json_type
+from stdio_repairs import Stream
 
 if sys.platform != "win32":
     import fcntl
@@ -597,7 +598,7 @@ class MessageSink(Protocol):
     ) -> bool | None: ...
 
 
-class WatchedStdout:
+class WatchedStdout(Stream):
     """The server's stdout as the client reads it; the first line that is not JSON-RPC ends the check."""
 
     def __init__(self, stream: MessageSource) -> None:
@@ -613,14 +614,6 @@ class WatchedStdout:
 
     async def aclose(self) -> None:
         await self.stream.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     def __aiter__(self) -> WatchedStdout:
         return self
