@@ -146,14 +146,17 @@ def top_level_id(text: str) -> types.RequestId | None:
     return None
 
 
-@dataclass
-class Batch:
-    """A JSON-RPC batch being answered: its replies go out together, as one array, once all are in."""
+@dataclass(slots=True)
+class Owed:
+    """What one line is owed: the replies to its requests, written together once all are in (a batch's
+    as one array). Each request stays in flight, counted at `size` bytes, until then."""
 
-    members: list[types.RequestId] = field(default_factory=list[types.RequestId])  # In flight until sent.
+    batch: bool
+    size: int = 0
+    members: list[types.RequestId] = field(default_factory=list[types.RequestId])
     awaiting: int = 0
     replies: list[str] = field(default_factory=list[str])
-    sealed: bool = False  # Every member has been read.
+    sealed: bool = False  # Every message of the line has been read.
 
 
 class StdioFailed(BaseException):
@@ -279,22 +282,24 @@ class Outbox(Stream):
 
     def __init__(self, wire: Wire) -> None:
         self.wire, self.lock = wire, anyio.Lock(fast_acquire=True)
-        self.in_flight: dict[types.RequestId, tuple[int, Batch | None]] = {}  # Each one's size and batch.
+        self.in_flight: dict[types.RequestId, Owed] = {}
         self.bytes, self.changed = 0, anyio.Event()
         self.handshake: types.RequestId | None = None  # The initialize request's id.
         self.protocol_version: str | None = None  # Once the handshake has agreed on one.
 
-    def take(self, key: types.RequestId, size: int, batch: Batch | None) -> None:
-        self.in_flight[key] = size, batch
-        self.bytes += size
-        if batch is not None:
-            batch.members.append(key)
-            batch.awaiting += 1
-
-    def settle(self, key: types.RequestId) -> None:
-        if (flight := self.in_flight.pop(key, None)) is not None:
-            self.bytes -= flight[0]
-            self.changed.set()
+    def take(self, message: types.JSONRPCRequest, owed: Owed) -> SessionMessage | Refusal:
+        """A request counted in flight, handed on with the SDK's way to say it will have no reply;
+        or the refusal of one whose id is in flight already."""
+        key = coerce_request_id(message.id)
+        if key in self.in_flight:
+            return error_reply(types.INVALID_REQUEST, IN_USE, message.id)
+        self.in_flight[key] = owed
+        self.bytes += owed.size
+        owed.members.append(key)
+        owed.awaiting += 1
+        if message.method == "initialize":
+            self.handshake = key
+        return SessionMessage(message, ServerMessageMetadata(on_request_unanswered=partial(self.unanswered, key)))
 
     async def wait(self, until: Callable[[], object]) -> None:
         while not until():
@@ -302,37 +307,38 @@ class Outbox(Stream):
             await self.changed.wait()
 
     async def send(self, item: SessionMessage, /) -> None:
-        """Write a message; a reply settles its request, or, a batch member's, waits for the batch."""
+        """Write a message; a reply waits for the rest of what its line is owed."""
         message = item.message
         answered = message.id if isinstance(message, types.JSONRPCResponse | types.JSONRPCError) else None
-        if answered is None:
+        key = None if answered is None else coerce_request_id(answered)
+        if key is None or (owed := self.in_flight.get(key)) is None:
             return await self.write(serialized(message))
-        key = coerce_request_id(answered)
         if key == self.handshake and isinstance(message, types.JSONRPCResponse):
             self.protocol_version = message.result.get("protocolVersion")
-        if (batch := self.in_flight.get(key, (0, None))[1]) is None:
-            await self.write(serialized(message))
-            return self.settle(key)
-        batch.replies.append(serialized(message))
-        batch.awaiting -= 1
-        await self.send_if_complete(batch)
+        owed.replies.append(serialized(message))
+        owed.awaiting -= 1
+        await self.settle_if_complete(owed)
 
     async def unanswered(self, key: types.RequestId) -> None:
-        """The SDK's word that a request will have no reply (it was cancelled)."""
-        batch = self.in_flight.get(key, (0, None))[1]
-        self.settle(key)
-        if batch is not None:
-            batch.members.remove(key)
-            batch.awaiting -= 1
-            await self.send_if_complete(batch)
+        """The SDK's word that a request will have no reply (it was cancelled): its id is free at once."""
+        if (owed := self.in_flight.get(key)) is not None:
+            owed.members.remove(key)
+            self.settle(key, owed)
+            owed.awaiting -= 1
+            await self.settle_if_complete(owed)
 
-    async def send_if_complete(self, batch: Batch) -> None:
-        """Write a batch's replies as one array once all are in (none for a batch of notifications)."""
-        if batch.sealed and not batch.awaiting:
-            if batch.replies:
-                await self.write("[" + ",".join(batch.replies) + "]")
-            for key in batch.members:
-                self.settle(key)
+    async def settle_if_complete(self, owed: Owed) -> None:
+        """The one way requests settle: once a line has all it is owed, write that and free its ids."""
+        if owed.sealed and not owed.awaiting:
+            if owed.replies:
+                await self.write("[" + ",".join(owed.replies) + "]" if owed.batch else owed.replies[0])
+            for key in owed.members:
+                self.settle(key, owed)
+
+    def settle(self, key: types.RequestId, owed: Owed) -> None:
+        del self.in_flight[key]
+        self.bytes -= owed.size
+        self.changed.set()
 
     async def write(self, line: str) -> None:
         async with self.lock:
@@ -412,7 +418,7 @@ class Inbox(Stream):
             self.buffer += chunk
 
     async def admit(self, line: bytes) -> None:
-        """Make ready the message or messages a line holds, or answer it."""
+        """Make ready the message or messages a line holds; what is owed for the rest goes out at once."""
         if self.at_start:
             self.at_start, line = False, line.removeprefix(BYTE_ORDER_MARK)
         if not line.strip(JSON_WHITESPACE):
@@ -427,58 +433,37 @@ class Inbox(Stream):
             return await self.refuse(error_reply(types.INVALID_REQUEST, TOO_DEEP, top_level_id(text)))
         except ValueError:
             return await self.refuse(NOT_JSON)
+        members = cast(list[Any], value) if isinstance(value, list) else [value]
+        if members is value and (refusal := self.batch_refusal(members)):
+            return await self.refuse(refusal)
         surrogates = SURROGATE_ESCAPE.search(line) is not None
-        if isinstance(value, list):
-            return await self.admit_batch(cast(list[Any], value), len(line), surrogates)
-        message = judge(value, surrogates)
-        if isinstance(message, types.JSONRPCRequest):
-            await self.outbox.wait(self.has_room)  # Parsed first: what is not a request (a cancel) goes on.
-        taken = message if isinstance(message, Refusal) else self.take(message, len(line), None)
-        if isinstance(taken, Refusal):
-            return await self.refuse(taken)
-        self.ready.append(taken)
-
-    async def admit_batch(self, members: list[Any], size: int, surrogates: bool) -> None:
-        """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
-        messages go on one by one, and their replies go back as one array. Delete once the SDK
-        does that, or once no client speaks 2025-03-26.
-        """
-        refusal = (
-            EMPTY_BATCH if not members else NO_BATCHES if self.outbox.protocol_version not in BATCH_VERSIONS else None
-        )
-        if refusal or len(members) > MAX_BATCH:
-            return await self.refuse(refusal or BATCH_TOO_LARGE)
         messages = [judge(member, surrogates) for member in members]
         if any(isinstance(message, types.JSONRPCRequest) for message in messages):
-            await self.outbox.wait(self.has_room)
-        batch = Batch()
-        share = size // len(members)
+            await self.outbox.wait(self.has_room)  # Parsed first: what is not a request (a cancel) goes on.
+        owed = Owed(batch=members is value, size=len(line) // len(members))
         for message in messages:
-            taken = message if isinstance(message, Refusal) else self.take(message, share, batch)
+            taken = self.outbox.take(message, owed) if isinstance(message, types.JSONRPCRequest) else message
             if isinstance(taken, Refusal):
                 self.warn(taken)
-                batch.replies.append(serialized(taken))
+                owed.replies.append(serialized(taken))
             else:
-                self.ready.append(taken)
-        batch.sealed = True
-        await self.outbox.send_if_complete(batch)  # When nothing in it awaits the SDK.
+                self.ready.append(taken if isinstance(taken, SessionMessage) else SessionMessage(taken))
+        owed.sealed = True
+        await self.outbox.settle_if_complete(owed)
+
+    def batch_refusal(self, members: list[Any]) -> Refusal | None:
+        """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
+        messages go on one by one, and their replies go back as one array (`Owed.batch`); this
+        refuses the batches that cannot. Delete once the SDK does that, or no client speaks 2025-03-26.
+        """
+        if not members:
+            return EMPTY_BATCH
+        if self.outbox.protocol_version not in BATCH_VERSIONS:
+            return NO_BATCHES
+        return BATCH_TOO_LARGE if len(members) > MAX_BATCH else None
 
     def has_room(self) -> bool:
         return len(self.outbox.in_flight) < MAX_IN_FLIGHT and self.outbox.bytes < MAX_IN_FLIGHT_BYTES
-
-    def take(self, message: types.JSONRPCMessage, size: int, batch: Batch | None) -> SessionMessage | Refusal:
-        """The message as the SDK is handed it, a request counted in flight with the way the SDK settles
-        it if it has no reply; or the refusal of a request whose id is in flight already."""
-        if not isinstance(message, types.JSONRPCRequest):
-            return SessionMessage(message)
-        key = coerce_request_id(message.id)
-        if key in self.outbox.in_flight:
-            return error_reply(types.INVALID_REQUEST, IN_USE, message.id)
-        self.outbox.take(key, size, batch)
-        if message.method == "initialize":
-            self.outbox.handshake = key
-        settle = partial(self.outbox.unanswered, key)
-        return SessionMessage(message, ServerMessageMetadata(on_request_unanswered=settle))
 
     async def drain(self) -> None:
         """At EOF: wait, for up to DRAIN_SECONDS, until every request read has settled."""
