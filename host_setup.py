@@ -39,6 +39,7 @@ from typing import Any, Protocol, Self, TextIO, cast
 
 import anyio
 import mcp_types as types
+from anyio.abc import ObjectReceiveStream
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
@@ -46,7 +47,6 @@ from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 import serving
 from serving import json_type
-from stdio_repairs import Stream
 
 if sys.platform != "win32":
     import fcntl
@@ -598,7 +598,7 @@ class MessageSink(Protocol):
     ) -> bool | None: ...
 
 
-class WatchedStdout(Stream):
+class WatchedStdout(ObjectReceiveStream[SessionMessage]):
     """The server's stdout as the client reads it; the first line that is not JSON-RPC ends the check."""
 
     def __init__(self, stream: MessageSource) -> None:
@@ -614,15 +614,6 @@ class WatchedStdout(Stream):
 
     async def aclose(self) -> None:
         await self.stream.aclose()
-
-    def __aiter__(self) -> WatchedStdout:
-        return self
-
-    async def __anext__(self) -> SessionMessage:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
 
 
 @asynccontextmanager

@@ -30,12 +30,13 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
-from types import FrameType, TracebackType
-from typing import Any, Self, cast
+from types import FrameType
+from typing import Any, cast
 
 import anyio
 import anyio.to_thread
 import mcp_types as types
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from mcp.os.win32.utilities import rebind_std_handle_to_fd
 from mcp.server import Server
 from mcp.shared.dispatcher import as_request_id, coerce_request_id
@@ -261,22 +262,7 @@ def same_file(first: int, second: int) -> bool:
 # The two streams that Server.run is handed --------------------------------------------------
 
 
-class Stream:
-    """What the SDK's stream protocols ask of a stream besides its data."""
-
-    async def aclose(self) -> None:
-        pass
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-
-class Outbox(Stream):
+class Outbox(ObjectSendStream[SessionMessage]):
     """stdout, as the write stream the SDK sends to: its one writer, a line at a time; and the one
     count of the requests read and not yet settled (by id, as the SDK coerces it: "7" is 7)."""
 
@@ -306,7 +292,7 @@ class Outbox(Stream):
             self.changed = anyio.Event()
             await self.changed.wait()
 
-    async def send(self, item: SessionMessage, /) -> None:
+    async def send(self, item: SessionMessage) -> None:
         """Write a message; a reply waits for the rest of what its line is owed."""
         message = item.message
         answered = message.id if isinstance(message, types.JSONRPCResponse | types.JSONRPCError) else None
@@ -344,8 +330,11 @@ class Outbox(Stream):
         async with self.lock:
             await self.wire.write(line.encode() + b"\n")
 
+    async def aclose(self) -> None:
+        pass  # The descriptor is its caller's to close.
 
-class Inbox(Stream):
+
+class Inbox(ObjectReceiveStream[SessionMessage]):
     """stdin, as the read stream the SDK reads from: valid messages only, each line parsed once.
 
     Repairs #2751: a line that is not a valid message gets the error JSON-RPC 2.0 asks for,
@@ -368,14 +357,8 @@ class Inbox(Stream):
         self.at_eof = self.ended = False
         self.warnings = 0
 
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> SessionMessage:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
+    async def aclose(self) -> None:
+        pass  # The descriptor is its caller's to close.
 
     async def receive(self) -> SessionMessage:
         while not self.ready:
