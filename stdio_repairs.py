@@ -1,17 +1,14 @@
 """Repairs to the MCP Python SDK's stdio transport (mcp 2.3), for any low-level `Server`:
 `stdio_repairs.serve(server)`, instead of `anyio.run` around `stdio_server()` and `server.run`.
 
-`Server.run` is handed two streams of this module's. `Inbox`, the one reader, frames each
-line of stdin, parses it once and decides what becomes of it: a message goes on to the SDK
-as parsed, anything else is answered at once. `Outbox` is the one writer of stdout, and
-counts the requests in flight: each settles once, when its reply is written or when the
-SDK says it will have none. The event loop waits on pipes and sockets (macOS, Linux);
-Windows, files and terminals get a worker thread. The repairs, by their issue in
-github.com/modelcontextprotocol/python-sdk, each to go once the SDK does the same: #3551
-Ctrl-C ignored (`stop_on_signals`); #2678 requests cancelled at stdin EOF (`Inbox.drain`);
-#2751 unreadable lines dropped (`Inbox.admit`); #934 no batches (`Inbox.admit_batch`). With
-no issue yet: unbounded lines, requests and echoes; an id reused in flight (the SDK
-overwrites the first); a thread handoff per line read and two per reply written.
+`Server.run` reads from `Inbox`, which parses each line of stdin once and either hands the SDK
+the message or answers it, and writes to `Outbox`, the one writer of stdout, where each request
+settles once. The event loop waits on pipes and sockets; Windows, files and terminals get a
+worker thread. The repairs, by their issue in github.com/modelcontextprotocol/python-sdk, each
+to go once the SDK does the same: #3551 Ctrl-C ignored (`stop_on_signals`); #2678 requests
+cancelled at stdin EOF (`Inbox.drain`); #2751 unreadable lines dropped (`Inbox.admit`); #934 no
+batches (`Inbox.batch_refusal`). With no issue yet: unbounded lines, requests and echoes; an id
+reused in flight (the SDK overwrites the first); a thread handoff per line read, two per reply.
 """
 
 from __future__ import annotations
@@ -157,7 +154,6 @@ class Owed:
     members: list[types.RequestId] = field(default_factory=list[types.RequestId])
     awaiting: int = 0
     replies: list[str] = field(default_factory=list[str])
-    sealed: bool = False  # Every message of the line has been read.
 
 
 class StdioFailed(BaseException):
@@ -172,15 +168,11 @@ class Wire:
         self.fd = fd
         mode = os.fstat(fd).st_mode
         waitable = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-        self.on_loop = waitable and sys.platform != "win32" and os.environ.get(THREADS_VARIABLE) != "1"
+        threads = sys.platform == "win32" or os.environ.get(THREADS_VARIABLE) == "1"
         # The loop can wait to write only with O_NONBLOCK, a flag of the open file, which the parent may
         # share: `restore` clears it on every way out. Never set on the pipe that stderr writes to too.
-        self.made_nonblocking = False
-        if writes and self.on_loop:
-            if same_file(fd, 2):
-                self.on_loop = False
-            else:
-                self.made_nonblocking = set_blocking(fd, False)
+        self.on_loop = waitable and not threads and not (writes and same_file(fd, 2))
+        self.made_nonblocking = writes and self.on_loop and set_blocking(fd, False)
         self.unwritten = memoryview(b"")  # The rest of the line being written.
         self.after_line: Callable[[], None] | None = None  # What a stop does once that line is out.
 
@@ -189,12 +181,10 @@ class Wire:
         """Serve fd from a private copy and point fd at `diversion` (None: stderr), as `stdio_server`
         does: a handler's child process reads EOF from fd 0, and a stray print reaches stderr."""
         wire = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) if sys.platform != "win32" else os.dup(fd)
-        if diversion is None:
-            os.dup2(2, fd)
-        else:
-            opened = os.open(diversion, os.O_WRONLY if fd else os.O_RDONLY)
-            os.dup2(opened, fd)
-            os.close(opened)
+        source = 2 if diversion is None else os.open(diversion, os.O_WRONLY if fd else os.O_RDONLY)
+        os.dup2(source, fd)
+        if source != 2:
+            os.close(source)
         with suppress(OSError):  # Best effort, as in `stdio_server`.
             rebind_std_handle_to_fd(fd)  # Windows: child processes inherit the Win32 handle, not the fd.
         return cls(wire, writes=fd == 1)
@@ -273,9 +263,11 @@ class Outbox(ObjectSendStream[SessionMessage]):
         self.handshake: types.RequestId | None = None  # The initialize request's id.
         self.protocol_version: str | None = None  # Once the handshake has agreed on one.
 
-    def take(self, message: types.JSONRPCRequest, owed: Owed) -> SessionMessage | Refusal:
-        """A request counted in flight, handed on with the SDK's way to say it will have no reply;
-        or the refusal of one whose id is in flight already."""
+    def take(self, message: types.JSONRPCMessage, owed: Owed) -> SessionMessage | Refusal:
+        """A message as the SDK is handed it: a request counted in flight, with the SDK's way to say it
+        will have no reply; or the refusal of a request whose id is in flight already."""
+        if not isinstance(message, types.JSONRPCRequest):
+            return SessionMessage(message)
         key = coerce_request_id(message.id)
         if key in self.in_flight:
             return error_reply(types.INVALID_REQUEST, IN_USE, message.id)
@@ -306,25 +298,20 @@ class Outbox(ObjectSendStream[SessionMessage]):
         await self.settle_if_complete(owed)
 
     async def unanswered(self, key: types.RequestId) -> None:
-        """The SDK's word that a request will have no reply (it was cancelled): its id is free at once."""
+        """The SDK's word that a request will have no reply (it was cancelled; never after a reply)."""
         if (owed := self.in_flight.get(key)) is not None:
-            owed.members.remove(key)
-            self.settle(key, owed)
             owed.awaiting -= 1
             await self.settle_if_complete(owed)
 
     async def settle_if_complete(self, owed: Owed) -> None:
         """The one way requests settle: once a line has all it is owed, write that and free its ids."""
-        if owed.sealed and not owed.awaiting:
+        if not owed.awaiting:
             if owed.replies:
                 await self.write("[" + ",".join(owed.replies) + "]" if owed.batch else owed.replies[0])
             for key in owed.members:
-                self.settle(key, owed)
-
-    def settle(self, key: types.RequestId, owed: Owed) -> None:
-        del self.in_flight[key]
-        self.bytes -= owed.size
-        self.changed.set()
+                del self.in_flight[key]
+            self.bytes -= owed.size * len(owed.members)
+            self.changed.set()
 
     async def write(self, line: str) -> None:
         async with self.lock:
@@ -335,17 +322,9 @@ class Outbox(ObjectSendStream[SessionMessage]):
 
 
 class Inbox(ObjectReceiveStream[SessionMessage]):
-    """stdin, as the read stream the SDK reads from: valid messages only, each line parsed once.
-
-    Repairs #2751: a line that is not a valid message gets the error JSON-RPC 2.0 asks for,
-    with its id where that is readable; so does a request whose id is not a string or an
-    integer (the SDK takes it for a notification) or is in flight already. A line over
-    MAX_LINE_BYTES is answered as soon as it passes that, and skipped.
-    Repairs #2678: EOF reaches the SDK once every request read has settled, for at most
-    DRAIN_SECONDS, so that `printf ... | uv run heartbeat.py` prints every answer.
-    Bounds memory: no request is taken while MAX_IN_FLIGHT requests, or MAX_IN_FLIGHT_BYTES of
-    them, are in flight; what is not a request (a cancellation) and EOF are still read.
-    """
+    """stdin, as the read stream the SDK reads from: valid messages only, each line parsed once. No
+    request is taken while MAX_IN_FLIGHT requests, or MAX_IN_FLIGHT_BYTES of them, are in flight;
+    what is not a request (a cancellation) and EOF are still read."""
 
     def __init__(self, wire: Wire, outbox: Outbox) -> None:
         self.wire, self.outbox = wire, outbox
@@ -354,7 +333,7 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
         self.start = self.scanned = 0  # Where the next line starts in the buffer; how far it has no newline.
         self.skipping = False  # The rest of an over-long line.
         self.at_start = True  # The first line may begin with a byte order mark.
-        self.at_eof = self.ended = False
+        self.at_eof = False
         self.warnings = 0
 
     async def aclose(self) -> None:
@@ -362,17 +341,15 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
 
     async def receive(self) -> SessionMessage:
         while not self.ready:
-            if self.ended:
-                raise anyio.EndOfStream
-            line = await self.next_line()
-            if line is None:
+            if (line := await self.next_line()) is None:
                 await self.drain()
-            else:
-                await self.admit(line)
+                raise anyio.EndOfStream
+            await self.admit(line)
         return self.ready.popleft()
 
     async def next_line(self) -> bytes | None:
-        """The next line, without its newline; None at EOF. One over MAX_LINE_BYTES is answered here."""
+        """The next line, without its newline; None at EOF. One over MAX_LINE_BYTES is answered as soon as
+        it passes that, and skipped."""
         while True:
             end = self.buffer.find(b"\n", self.scanned)
             if end >= 0:
@@ -401,7 +378,9 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
             self.buffer += chunk
 
     async def admit(self, line: bytes) -> None:
-        """Make ready the message or messages a line holds; what is owed for the rest goes out at once."""
+        """Repairs #2751 (unreadable lines dropped): make ready the messages a line holds, and give the rest
+        the error JSON-RPC 2.0 asks for, with its id where readable; a request whose id is not a string or an
+        integer (the SDK takes it for a notification) or is in flight too. Delete once the SDK answers them."""
         if self.at_start:
             self.at_start, line = False, line.removeprefix(BYTE_ORDER_MARK)
         if not line.strip(JSON_WHITESPACE):
@@ -425,14 +404,13 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
             await self.outbox.wait(self.has_room)  # Parsed first: what is not a request (a cancel) goes on.
         owed = Owed(batch=members is value, size=len(line) // len(members))
         for message in messages:
-            taken = self.outbox.take(message, owed) if isinstance(message, types.JSONRPCRequest) else message
+            taken = message if isinstance(message, Refusal) else self.outbox.take(message, owed)
             if isinstance(taken, Refusal):
                 self.warn(taken)
                 owed.replies.append(serialized(taken))
             else:
-                self.ready.append(taken if isinstance(taken, SessionMessage) else SessionMessage(taken))
-        owed.sealed = True
-        await self.outbox.settle_if_complete(owed)
+                self.ready.append(taken)
+        await self.outbox.settle_if_complete(owed)  # Nothing reaches the SDK before this line is whole.
 
     def batch_refusal(self, members: list[Any]) -> Refusal | None:
         """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
@@ -449,12 +427,12 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
         return len(self.outbox.in_flight) < MAX_IN_FLIGHT and self.outbox.bytes < MAX_IN_FLIGHT_BYTES
 
     async def drain(self) -> None:
-        """At EOF: wait, for up to DRAIN_SECONDS, until every request read has settled."""
-        self.ended = True
+        """Repairs #2678 (requests cancelled at stdin EOF): EOF reaches the SDK once every request read has
+        settled, for at most DRAIN_SECONDS, so `printf ... | uv run heartbeat.py` prints every answer.
+        Delete once the SDK's stdio transport waits for them itself."""
         with anyio.move_on_after(DRAIN_SECONDS):
             await self.outbox.wait(lambda: not self.outbox.in_flight)
-        if self.outbox.in_flight:
-            unanswered = len(self.outbox.in_flight)
+        if unanswered := len(self.outbox.in_flight):
             log.warning("stdin closed; %d requests still unanswered after %g s", unanswered, DRAIN_SECONDS)
 
     async def refuse(self, reply: types.JSONRPCError) -> None:
