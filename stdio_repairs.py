@@ -304,14 +304,15 @@ class Outbox(ObjectSendStream[SessionMessage]):
             await self.settle_if_complete(owed)
 
     async def settle_if_complete(self, owed: Owed) -> None:
-        """The one way requests settle: once a line has all it is owed, write that and free its ids."""
+        """The one way requests settle: once a line has all it is owed, free its ids and write that. Freed
+        first: a client that has read a reply may reuse its id before a worker thread's write returns."""
         if not owed.awaiting:
-            if owed.replies:
-                await self.write("[" + ",".join(owed.replies) + "]" if owed.batch else owed.replies[0])
             for key in owed.members:
                 del self.in_flight[key]
             self.bytes -= owed.size * len(owed.members)
             self.changed.set()
+            if owed.replies:
+                await self.write("[" + ",".join(owed.replies) + "]" if owed.batch else owed.replies[0])
 
     async def write(self, line: str) -> None:
         async with self.lock:
@@ -432,6 +433,8 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
         Delete once the SDK's stdio transport waits for them itself."""
         with anyio.move_on_after(DRAIN_SECONDS):
             await self.outbox.wait(lambda: not self.outbox.in_flight)
+            async with self.outbox.lock:  # The last replies are written, too.
+                pass
         if unanswered := len(self.outbox.in_flight):
             log.warning("stdin closed; %d requests still unanswered after %g s", unanswered, DRAIN_SECONDS)
 
