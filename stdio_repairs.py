@@ -28,7 +28,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from types import FrameType
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import anyio
 import anyio.to_thread
@@ -156,11 +156,6 @@ class Owed:
     replies: list[str] = field(default_factory=list[str])
 
 
-class StdioFailed(BaseException):
-    """stdin or stdout failed, so no reply can reach anyone. Not an Exception: the SDK's handlers
-    would take one raised while they write for their own failure, and answer it."""
-
-
 class Wire:
     """A private copy of fd 0 or fd 1, read and written on the event loop where the loop can wait on it."""
 
@@ -190,31 +185,25 @@ class Wire:
         return cls(wire, writes=fd == 1)
 
     async def read(self) -> bytes:
-        try:
-            if not self.on_loop:
-                return await anyio.to_thread.run_sync(in_worker, self.fd, None, abandon_on_cancel=True)
-            while True:
-                await anyio.wait_readable(self.fd)
-                with suppress(BlockingIOError):  # A parent may have made it non-blocking; readiness can be stale.
-                    return os.read(self.fd, READ_SIZE)
-        except OSError as error:
-            raise StdioFailed(error) from None
+        if not self.on_loop:
+            return await anyio.to_thread.run_sync(in_worker, self.fd, None, abandon_on_cancel=True)
+        while True:
+            await anyio.wait_readable(self.fd)
+            with suppress(BlockingIOError):  # A parent may have made it non-blocking; readiness can be stale.
+                return os.read(self.fd, READ_SIZE)
 
     async def write(self, data: bytes) -> None:
         self.unwritten = memoryview(data)
-        try:
-            while self.unwritten:
-                if not self.on_loop:
-                    written = await anyio.to_thread.run_sync(in_worker, self.fd, self.unwritten)
-                else:
-                    try:
-                        written = os.write(self.fd, self.unwritten)
-                    except BlockingIOError:
-                        await anyio.wait_writable(self.fd)
-                        continue
-                self.unwritten = self.unwritten[written:]
-        except OSError as error:
-            raise StdioFailed(error) from None
+        while self.unwritten:
+            if not self.on_loop:
+                written = await anyio.to_thread.run_sync(in_worker, self.fd, self.unwritten)
+            else:
+                try:
+                    written = os.write(self.fd, self.unwritten)
+                except BlockingIOError:
+                    await anyio.wait_writable(self.fd)
+                    continue
+            self.unwritten = self.unwritten[written:]
         if self.after_line is not None:
             self.after_line()
 
@@ -256,8 +245,8 @@ class Outbox(ObjectSendStream[SessionMessage]):
     """stdout, as the write stream the SDK sends to: its one writer, a line at a time; and the one
     count of the requests read and not yet settled (by id, as the SDK coerces it: "7" is 7)."""
 
-    def __init__(self, wire: Wire) -> None:
-        self.wire, self.lock = wire, anyio.Lock(fast_acquire=True)
+    def __init__(self, wire: Wire, logger: logging.Logger) -> None:
+        self.wire, self.lock, self.logger = wire, anyio.Lock(fast_acquire=True), logger
         self.in_flight: dict[types.RequestId, Owed] = {}
         self.bytes, self.changed = 0, anyio.Event()
         self.handshake: types.RequestId | None = None  # The initialize request's id.
@@ -316,7 +305,19 @@ class Outbox(ObjectSendStream[SessionMessage]):
 
     async def write(self, line: str) -> None:
         async with self.lock:
-            await self.wire.write(line.encode() + b"\n")
+            try:
+                await self.wire.write(line.encode() + b"\n")
+            except OSError as error:
+                self.fail(error)
+
+    def fail(self, error: OSError) -> NoReturn:
+        """stdin or stdout failed, so no reply can reach anyone: exit 1 at once, with one log line. Here,
+        not by raising: the SDK would answer an exception raised as it writes. `os._exit`, as in
+        `stop_on_signals`: a worker thread may still be reading stdin."""
+        self.logger.error("stopping: cannot use stdio (%s)", error)
+        self.wire.restore()
+        logging.shutdown()
+        os._exit(1)
 
     async def aclose(self) -> None:
         pass  # The descriptor is its caller's to close.
@@ -371,7 +372,10 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
             if self.skipping:
                 self.buffer.clear()
             self.scanned = len(self.buffer)
-            chunk = b"" if self.at_eof else await self.wire.read()
+            try:
+                chunk = b"" if self.at_eof else await self.wire.read()
+            except OSError as error:
+                self.outbox.fail(error)
             if not chunk:
                 self.at_eof = True
                 line, self.buffer = bytes(self.buffer), bytearray()
@@ -488,7 +492,7 @@ def last_words(logger: logging.Logger, message: str) -> None:
 
 
 async def serve_streams(server: Server[Any], stdin: Wire, stdout: Wire) -> None:
-    outbox = Outbox(stdout)
+    outbox = Outbox(stdout, logging.getLogger(server.name))
     await server.run(Inbox(stdin, outbox), outbox, server.create_initialization_options())
 
 
@@ -503,17 +507,8 @@ def serve(server: Server[Any]) -> None:
     stdout = Wire.claim(1, None if is_open(2) else os.devnull)
     stop_on_signals(logger, stdout)
     logger.info("%s %s serving MCP over stdio (pid %d)", server.name, server.version, os.getpid())
-    try:
-        if stdin is not None:
-            anyio.run(serve_streams, server, stdin, stdout)
-    except* StdioFailed as failures:
-        failure: BaseException = failures
-        while isinstance(failure, BaseExceptionGroup):  # Each task group the failure passed through.
-            failure = failure.exceptions[0]  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        logger.error("stopping: cannot use stdio (%s)", failure.args[0])
-        stdout.restore()
-        logging.shutdown()
-        os._exit(1)  # As in `stop_on_signals`: a worker thread may still be reading stdin.
+    if stdin is not None:
+        anyio.run(serve_streams, server, stdin, stdout)
     stdout.restore()
     logger.info("stdin closed; exiting")
 
