@@ -56,6 +56,7 @@ BATCH_VERSIONS = ("2024-11-05", "2025-03-26")  # JSON-RPC batches, until MCP dro
 JSON_WHITESPACE = b" \t\r\n"
 BYTE_ORDER_MARK = b"\xef\xbb\xbf"  # Before the first line, from PowerShell pipes and Notepad files.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # Only where one is written may a line hold a lone one.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs the others into one character.
 STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
 THREADS_VARIABLE = "STDIO_REPAIRS_THREADS"  # "1": worker threads for every descriptor, as on Windows (tests).
 STOP_SIGNALS = {  # SIGHUP (a closed terminal) is POSIX's; SIGBREAK (Ctrl-Break) Windows'.
@@ -114,12 +115,8 @@ def judge(value: object, surrogates: bool) -> types.JSONRPCMessage | Refusal:
 
 
 def writable(value: object) -> bool:
-    """Whether a parsed value can be written back as UTF-8 (a lone surrogate cannot)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """Whether a parsed value can be written back as UTF-8: it holds no lone surrogate."""
+    return LONE_SURROGATE.search(json.dumps(value, ensure_ascii=False)) is None
 
 
 def readable_id(value: object) -> types.RequestId | None:
@@ -152,7 +149,7 @@ class Owed:
     batch: bool
     size: int = 0
     members: list[types.RequestId] = field(default_factory=list[types.RequestId])
-    awaiting: int = 0
+    awaiting: int = 1  # The line's own reading, then one for each request in it.
     replies: list[str] = field(default_factory=list[str])
 
 
@@ -210,6 +207,11 @@ class Wire:
     def restore(self) -> None:
         if self.made_nonblocking:
             set_blocking(self.fd, True)
+
+    def exit(self, code: int) -> NoReturn:
+        """End the process now (`os._exit`: a worker thread may still be reading stdin), stdout restored."""
+        self.restore()
+        os._exit(code)
 
 
 def in_worker(fd: int, data: memoryview | None) -> Any:
@@ -282,19 +284,19 @@ class Outbox(ObjectSendStream[SessionMessage]):
             return await self.write(serialized(message))
         if key == self.handshake and isinstance(message, types.JSONRPCResponse):
             self.protocol_version = message.result.get("protocolVersion")
-        owed.replies.append(serialized(message))
-        owed.awaiting -= 1
-        await self.settle_if_complete(owed)
+        await self.answered(owed, serialized(message))
 
     async def unanswered(self, key: types.RequestId) -> None:
         """The SDK's word that a request will have no reply (it was cancelled; never after a reply)."""
         if (owed := self.in_flight.get(key)) is not None:
-            owed.awaiting -= 1
-            await self.settle_if_complete(owed)
+            await self.answered(owed)
 
-    async def settle_if_complete(self, owed: Owed) -> None:
+    async def answered(self, owed: Owed, reply: str | None = None) -> None:
         """The one way requests settle: once a line has all it is owed, free its ids and write that. Freed
         first: a client that has read a reply may reuse its id before a worker thread's write returns."""
+        if reply is not None:
+            owed.replies.append(reply)
+        owed.awaiting -= 1
         if not owed.awaiting:
             for key in owed.members:
                 del self.in_flight[key]
@@ -312,12 +314,10 @@ class Outbox(ObjectSendStream[SessionMessage]):
 
     def fail(self, error: OSError) -> NoReturn:
         """stdin or stdout failed, so no reply can reach anyone: exit 1 at once, with one log line. Here,
-        not by raising: the SDK would answer an exception raised as it writes. `os._exit`, as in
-        `stop_on_signals`: a worker thread may still be reading stdin."""
+        not by raising: the SDK would answer an exception raised as it writes."""
         self.logger.error("stopping: cannot use stdio (%s)", error)
-        self.wire.restore()
         logging.shutdown()
-        os._exit(1)
+        self.wire.exit(1)
 
     async def aclose(self) -> None:
         pass  # The descriptor is its caller's to close.
@@ -415,7 +415,7 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
                 owed.replies.append(serialized(taken))
             else:
                 self.ready.append(taken)
-        await self.outbox.settle_if_complete(owed)  # Nothing reaches the SDK before this line is whole.
+        await self.outbox.answered(owed)  # Read: nothing in it reached the SDK before this.
 
     def batch_refusal(self, members: list[Any]) -> Refusal | None:
         """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
@@ -463,16 +463,12 @@ def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
     written is out (for up to STOP_SECONDS; a second signal ends it at once). `os._exit`, for a stop
     waits for nothing a host may never do (read stdout, close stdin that a worker thread may be reading)."""
 
-    def exit_now() -> None:
-        stdout.restore()
-        os._exit(0)
-
     def stop(signum: int, frame: FrameType | None) -> None:
         last_words(logger, f"stopping on {signal.Signals(signum).name}")
         if not stdout.unwritten or stdout.after_line is not None:
-            exit_now()
-        stdout.after_line = exit_now
-        threading.Timer(STOP_SECONDS, exit_now).start()
+            stdout.exit(0)
+        stdout.after_line = partial(stdout.exit, 0)
+        threading.Timer(STOP_SECONDS, stdout.exit, (0,)).start()
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop)
