@@ -51,9 +51,18 @@ from serving import json_type
 if sys.platform != "win32":
     import fcntl
 
+
+def server_module() -> str:
+    """The server's module: the one script in [project.scripts] besides this tool's own."""
+    for module in serving.scripts(__file__).values():
+        if module != Path(__file__).stem:
+            return module
+    raise SystemExit(f'{Path(__file__).name}: name the server in [project.scripts] too (`<name> = "<module>:main"`)')
+
+
 PROJECT_DIR = Path(__file__).resolve().parent
 NAME = serving.identity(__file__)[0]
-SERVER_MODULE = next(module for module in serving.scripts(__file__).values() if module != Path(__file__).stem)
+SERVER_MODULE = server_module()
 CHECK_TEXT = "check"  # The string argument `check` fills in, where a tool's schema allows it.
 HOST_RUN_FLAGS = ["--no-dev", "--frozen"]  # Only what serving needs; the lock as it is (README: "Runs as locked").
 KEEP_BACKUPS = 3  # Backups of the config kept beside it; older ones are deleted.

@@ -53,8 +53,13 @@ def identity(module_file: str) -> tuple[str, str]:
     installed as a package (`uvx`), in that package's metadata."""
     if project := checkout_project(module_file):
         return project["name"], project["version"]
-    distribution = metadata.packages_distributions()[Path(module_file).stem][0]
-    return distribution, metadata.version(distribution)
+    module = Path(module_file).stem
+    if not (distributions := metadata.packages_distributions().get(module)):
+        raise SystemExit(
+            f'{module}.py: name it in [project.scripts] of the pyproject.toml beside it (`<name> = "{module}:main"`),'
+            " or install it as a package"
+        )
+    return distributions[0], metadata.version(distributions[0])
 
 
 def scripts(module_file: str) -> dict[str, str]:

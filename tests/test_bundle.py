@@ -34,23 +34,26 @@ DEV_ONLY = ("pytest", "hypothesis", "ruff", "pyright", "nodeenv")  # What only o
 async def test_manifest_version_and_tools_are_what_the_server_reports() -> None:
     async with Client(server, mode="legacy") as client:
         assert client.server_info is not None
-        assert MANIFEST["version"] == client.server_info.version
+        assert MANIFEST["version"] == client.server_info.version, "manifest.json: set the version pyproject.toml has"
         listed = (await client.list_tools()).tools
-    assert MANIFEST["tools"] == [{"name": tool.name, "description": tool.description} for tool in listed]
+    served = [{"name": tool.name, "description": tool.description} for tool in listed]
+    assert MANIFEST["tools"] == served, f"manifest.json: list the tools the server serves: {served}"
 
 
 def test_manifest_name_is_the_server_s() -> None:
-    assert MANIFEST["name"] == NAME
+    assert MANIFEST["name"] == NAME, f'manifest.json: set "name" to "{NAME}", as pyproject.toml has it'
 
 
 def test_manifest_python_range_is_pyprojects() -> None:
     pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
-    assert MANIFEST["compatibility"]["runtimes"]["python"] == pyproject["project"]["requires-python"]
+    python = pyproject["project"]["requires-python"]
+    assert MANIFEST["compatibility"]["runtimes"]["python"] == python, (
+        f'manifest.json: set runtimes "python": "{python}"'
+    )
 
 
 def test_manifest_runs_the_server_with_uv_and_nothing_but_what_serving_needs() -> None:
-    assert MANIFEST["manifest_version"] == "0.4"
-    assert MANIFEST["server"] == {
+    expected = {
         "type": "uv",
         "entry_point": SERVER_FILE,
         "mcp_config": {
@@ -58,7 +61,9 @@ def test_manifest_runs_the_server_with_uv_and_nothing_but_what_serving_needs() -
             "args": ["run", "--directory", "${__dirname}", "--no-dev", "--frozen", SERVER_FILE],
         },
     }
-    assert (PROJECT_DIR / MANIFEST["icon"]).is_file()
+    assert MANIFEST["manifest_version"] == "0.4", 'manifest.json: "manifest_version" is "0.4", as the bundle kit reads'
+    assert MANIFEST["server"] == expected, f'manifest.json: set "server" to {json.dumps(expected)}'
+    assert (PROJECT_DIR / MANIFEST["icon"]).is_file(), f'manifest.json: its "icon" {MANIFEST["icon"]} does not exist'
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +76,10 @@ def bundle(bundle_node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_bundle_carries_only_what_a_host_needs(bundle: Path) -> None:
     with zipfile.ZipFile(bundle) as archive:
-        assert set(archive.namelist()) == BUNDLE_FILES
+        packed = set(archive.namelist())
+    assert packed == BUNDLE_FILES, (
+        f".mcpbignore: the bundle adds {packed - BUNDLE_FILES}, lacks {BUNDLE_FILES - packed}"
+    )
 
 
 def test_unpacked_bundle_serves_as_its_manifest_says_with_no_dev_package(

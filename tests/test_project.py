@@ -9,7 +9,13 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
+
+import pytest
 
 from host_setup import HOSTS
 from tests import probe_server
@@ -52,6 +58,21 @@ def test_only_the_server_and_the_tool_s_own_tests_name_its_tools() -> None:
     assert knowing <= {SERVER_FILE, *TOOL_OWN_TESTS}, "only the server and its tool's own tests may name its tools"
 
 
+@pytest.mark.parametrize(("left_out", "run"), [(SERVER_MODULE, SERVER_FILE), ("host_setup", "host_setup.py")])
+def test_a_module_that_project_scripts_leaves_out_says_so_in_one_line(tmp_path: Path, left_out: str, run: str) -> None:
+    for file in SHIPPED:
+        shutil.copy(PROJECT_DIR / file, tmp_path)
+    pyproject = (PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8")
+    kept = [line for line in pyproject.splitlines() if not re.match(rf'\S+ = "{left_out}:', line)]
+    (tmp_path / "pyproject.toml").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, run, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "[project.scripts]" in done.stderr, done.stderr
+
+
 def test_the_server_has_no_script_block_that_would_bypass_the_lock() -> None:
     source = (PROJECT_DIR / SERVER_FILE).read_text(encoding="utf-8")
     assert not re.search(r"^# /// script", source, re.MULTILINE), (
@@ -74,10 +95,10 @@ def imported_modules(file: str) -> set[str]:
 
 def test_imports_point_one_way_server_then_serving_then_repairs_and_the_setup_tool_beside_them() -> None:
     server, serving, repairs, setup = ({name.split(".")[0] for name in imported_modules(file)} for file in SHIPPED)
-    assert "serving" in server
-    assert "stdio_repairs" in serving
-    assert not {SERVER_MODULE, "host_setup"} & (serving | repairs | server)
-    assert "serving" not in repairs
+    assert "serving" in server, f"{SERVER_FILE} serves through serving.py: keep its `import serving`"
+    assert "stdio_repairs" in serving, "serving.py serves over stdio through stdio_repairs.py"
+    assert not {SERVER_MODULE, "host_setup"} & (serving | repairs | server), "nothing shipped imports these two"
+    assert "serving" not in repairs, "stdio_repairs.py serves any Server: it must not import serving.py"
     assert SERVER_MODULE not in setup, f"host_setup.py must not import {SERVER_FILE}, the file a copy rewrites"
 
 
@@ -89,15 +110,16 @@ def test_the_server_leaves_what_only_check_needs_to_the_setup_module() -> None:
 def test_the_shipped_modules_use_no_private_sdk_module() -> None:
     for file in SHIPPED:
         private = [name for name in imported_modules(file) if name.startswith("mcp") and "._" in name]
-        assert private == [], file
+        assert private == [], f"{file} imports private SDK modules {private}: use the SDK's public API"
 
 
 def test_the_example_config_runs_the_server_as_hosts_do() -> None:
     example = json.loads((PROJECT_DIR / "claude_desktop_config.example.json").read_text(encoding="utf-8"))
     [server] = example["mcpServers"].values()
-    assert server["command"].endswith("/uv")
-    assert server["args"][0] == "--directory"
-    assert server["args"][2:] == ["run", "--no-dev", "--frozen", SERVER_FILE]
+    expected = ["--directory", server["args"][1], "run", "--no-dev", "--frozen", SERVER_FILE]
+    assert (server["command"].endswith("/uv"), server["args"]) == (True, expected), (
+        f"claude_desktop_config.example.json: run /path/to/uv with {expected}"
+    )
 
 
 def test_every_json_snippet_in_the_docs_parses() -> None:
@@ -127,7 +149,7 @@ def test_every_doc_link_points_at_a_file_that_exists() -> None:
 
 def test_ci_runs_the_test_command_the_readme_gives() -> None:
     ci = (PROJECT_DIR / ".ci" / "run").read_text(encoding="utf-8")
-    assert re.search(r"^uv run pytest$", ci, re.MULTILINE)
-    assert "HEARTBEAT_REQUIRE_INTEROP=1" in ci
+    assert re.search(r"^uv run pytest$", ci, re.MULTILINE), ".ci/run must run `uv run pytest`, the README's command"
+    assert "HEARTBEAT_REQUIRE_INTEROP=1" in ci, ".ci/run must require the interop kits: HEARTBEAT_REQUIRE_INTEROP=1"
     for command in re.findall(r"^(uv run pytest\b[^#\n]*?)\s*(?:#.*)?$", docs_text(), re.MULTILINE):
         assert command == "uv run pytest", f"the docs' test command {command!r} is not the one CI runs"
