@@ -26,13 +26,15 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.server import Server
 from mcp_types import CallToolResult, TextContent
 
 import serving
 from host_setup import SERVER_MODULE, callable_tool
 
 SERVED = importlib.import_module(SERVER_MODULE)  # The server's module (heartbeat.py), under whatever name it has.
-server = SERVED.server
+server = getattr(SERVED, "server", None)
+assert isinstance(server, Server), f"{SERVER_MODULE}.py: name its `Server(...)` `server`, at module level"
 NAME, VERSION = server.name, server.version
 SERVER_FILE = f"{SERVER_MODULE}.py"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -73,9 +75,9 @@ async def client(request: pytest.FixtureRequest) -> AsyncIterator[Client]:
 
 def only_text(result: CallToolResult) -> str:
     """The text of a result that must hold exactly one text content."""
-    assert len(result.content) == 1
+    assert len(result.content) == 1, f"a reply of one text content was expected: {result.content}"
     content = result.content[0]
-    assert isinstance(content, TextContent)
+    assert isinstance(content, TextContent), f"a reply of one text content was expected: {result.content}"
     return content.text
 
 
@@ -102,7 +104,9 @@ def call_request(request_id: types.RequestId, name: str, arguments: Any) -> dict
 
 def served_tools() -> serving.Tools:
     """The server module's `Tools`: what its `Server` lists and calls."""
-    return next(value for value in vars(SERVED).values() if isinstance(value, serving.Tools))
+    tools = [value for value in vars(SERVED).values() if isinstance(value, serving.Tools)]
+    assert len(tools) == 1, f"{SERVER_FILE}: keep one `serving.Tools(...)` at module level; it has {len(tools)}"
+    return tools[0]
 
 
 def listed_tools() -> list[types.Tool]:

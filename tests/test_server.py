@@ -23,17 +23,18 @@ async def test_the_server_is_named_and_versioned_as_pyproject_says(client: Clien
     if client.mode == "legacy":  # The 2026 era carries serverInfo per result, not at connect.
         assert client.server_info is not None
         assert (client.server_info.name, client.server_info.version) == (PROJECT["name"], PROJECT["version"])
-    assert client.instructions
-    assert client.server_capabilities.tools is not None
+    assert client.instructions, "Server(...) has no instructions: give it the INSTRUCTIONS beside the tools"
+    assert client.server_capabilities.tools is not None, "Server(...) lists no tools: pass on_list_tools=TOOLS.list"
 
 
 async def test_each_era_lists_the_same_tools_with_valid_schemas(client: Client) -> None:
     listed = (await client.list_tools()).tools
     assert listed == TOOLS
-    assert len({tool.name for tool in listed}) == len(listed)
+    names = [tool.name for tool in listed]
+    assert len(set(names)) == len(names), f"two tools share a name: {names}"
     for tool in listed:
         Draft202012Validator.check_schema(tool.input_schema)
-        assert tool.input_schema["type"] == "object"
+        assert tool.input_schema["type"] == "object", f"{tool.name}: MCP needs an object inputSchema"
         if tool.output_schema is not None:
             Draft202012Validator.check_schema(tool.output_schema)
 
@@ -44,7 +45,7 @@ async def test_a_read_only_tool_answers_a_call_with_arguments_its_schema_accepts
     assert only_text(result)
     [tool] = [tool for tool in TOOLS if tool.name == SAMPLE_TOOL]
     if tool.output_schema is not None:
-        assert result.structured_content is not None
+        assert result.structured_content is not None, f"{SAMPLE_TOOL} has an outputSchema: its reply must match it"
         Draft202012Validator(tool.output_schema, format_checker=FormatChecker()).validate(result.structured_content)
 
 
