@@ -250,7 +250,7 @@ class Outbox(ObjectSendStream[SessionMessage]):
     def __init__(self, wire: Wire, logger: logging.Logger) -> None:
         self.wire, self.lock, self.logger = wire, anyio.Lock(fast_acquire=True), logger
         self.in_flight: dict[types.RequestId, Owed] = {}
-        self.bytes, self.changed = 0, anyio.Event()
+        self.changed = anyio.Event()
         self.handshake: types.RequestId | None = None  # The initialize request's id.
         self.protocol_version: str | None = None  # Once the handshake has agreed on one.
 
@@ -263,7 +263,6 @@ class Outbox(ObjectSendStream[SessionMessage]):
         if key in self.in_flight:
             return error_reply(types.INVALID_REQUEST, IN_USE, message.id)
         self.in_flight[key] = owed
-        self.bytes += owed.size
         owed.members.append(key)
         owed.awaiting += 1
         if message.method == "initialize":
@@ -300,7 +299,6 @@ class Outbox(ObjectSendStream[SessionMessage]):
         if not owed.awaiting:
             for key in owed.members:
                 del self.in_flight[key]
-            self.bytes -= owed.size * len(owed.members)
             self.changed.set()
             if owed.replies:
                 await self.write("[" + ",".join(owed.replies) + "]" if owed.batch else owed.replies[0])
@@ -354,21 +352,17 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
         it passes that, and skipped."""
         while True:
             end = self.buffer.find(b"\n", self.scanned)
+            if not self.skipping and (end if end >= 0 else len(self.buffer)) - self.start > MAX_LINE_BYTES:
+                await self.refuse(TOO_LONG)  # Whole or not: the rest of it may never come.
+                self.skipping = True
             if end >= 0:
-                line = bytes(self.buffer[self.start : end])
+                line, skipped, self.skipping = bytes(self.buffer[self.start : end]), self.skipping, False
                 self.start = self.scanned = end + 1
-                if self.skipping:
-                    self.skipping = False
-                elif len(line) > MAX_LINE_BYTES:
-                    await self.refuse(TOO_LONG)
-                else:
+                if not skipped:
                     return line
                 continue
             del self.buffer[: self.start]
             self.start = 0
-            if len(self.buffer) > MAX_LINE_BYTES and not self.skipping:
-                await self.refuse(TOO_LONG)  # As soon as it passes the limit: the rest may never come.
-                self.skipping = True
             if self.skipping:
                 self.buffer.clear()
             self.scanned = len(self.buffer)
@@ -429,7 +423,8 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
         return BATCH_TOO_LARGE if len(members) > MAX_BATCH else None
 
     def has_room(self) -> bool:
-        return len(self.outbox.in_flight) < MAX_IN_FLIGHT and self.outbox.bytes < MAX_IN_FLIGHT_BYTES
+        in_flight = self.outbox.in_flight
+        return len(in_flight) < MAX_IN_FLIGHT and sum(owed.size for owed in in_flight.values()) < MAX_IN_FLIGHT_BYTES
 
     async def drain(self) -> None:
         """Repairs #2678 (requests cancelled at stdin EOF): EOF reaches the SDK once every request read has
