@@ -70,23 +70,20 @@ class Refusal(types.JSONRPCError):
     """Our answer to a line, or a batch's member, that is not a valid message (not a client's error)."""
 
 
-def error_reply(code: int, message: str, request_id: types.RequestId | None = None) -> Refusal:
+def error_reply(message: str, request_id: types.RequestId | None = None, code: int = types.INVALID_REQUEST) -> Refusal:
     return Refusal(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=code, message=message))
 
 
-TOO_LONG = error_reply(types.INVALID_REQUEST, f"Invalid Request: a message may be at most {MAX_LINE_BYTES} bytes long")
-NOT_UTF8 = error_reply(types.PARSE_ERROR, "Parse error: a line must be UTF-8")
-NOT_JSON = error_reply(types.PARSE_ERROR, "Parse error: each line must be one JSON value")
+TOO_LONG = error_reply(f"Invalid Request: a message may be at most {MAX_LINE_BYTES} bytes long")
+NOT_UTF8 = error_reply("Parse error: a line must be UTF-8", code=types.PARSE_ERROR)
+NOT_JSON = error_reply("Parse error: each line must be one JSON value", code=types.PARSE_ERROR)
 NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message"
 TOO_DEEP = "Invalid Request: nested too deeply to be read"
-BAD_ID = error_reply(types.INVALID_REQUEST, 'Invalid Request: "id" must be a string or an integer')
+BAD_ID = error_reply('Invalid Request: "id" must be a string or an integer')
 IN_USE = "Invalid Request: a request with this id is still in flight; each request needs an id of its own"
-EMPTY_BATCH = error_reply(types.INVALID_REQUEST, "Invalid Request: an empty batch")
-BATCH_TOO_LARGE = error_reply(types.INVALID_REQUEST, f"Invalid Request: a batch may hold at most {MAX_BATCH} messages")
-NO_BATCHES = error_reply(
-    types.INVALID_REQUEST,
-    "Invalid Request: JSON-RPC batches are not part of this protocol version; send one message per line",
-)
+EMPTY_BATCH = error_reply("Invalid Request: an empty batch")
+BATCH_TOO_LARGE = error_reply(f"Invalid Request: a batch may hold at most {MAX_BATCH} messages")
+NO_BATCHES = error_reply("Invalid Request: this protocol version has no JSON-RPC batches; send one message per line")
 
 
 def serialized(message: types.JSONRPCMessage) -> str:
@@ -106,11 +103,11 @@ def judge(value: object, surrogates: bool) -> types.JSONRPCMessage | Refusal:
     except ValidationError:
         message = None
     if message is None or (surrogates and not writable(value)):
-        return error_reply(types.INVALID_REQUEST, NOT_A_MESSAGE, readable_id(value))
+        return error_reply(NOT_A_MESSAGE, readable_id(value))
     if isinstance(message, types.JSONRPCNotification) and "id" in cast(dict[str, Any], value):
         return BAD_ID  # The SDK would take it for a notification, with no reply.
     if isinstance(message, types.JSONRPCRequest) and len(message.method) > MAX_ECHO:
-        return error_reply(types.METHOD_NOT_FOUND, f"Method not found: {message.method[:MAX_ECHO]}...", message.id)
+        return error_reply(f"Method not found: {message.method[:MAX_ECHO]}...", message.id, types.METHOD_NOT_FOUND)
     return message
 
 
@@ -158,12 +155,13 @@ class Wire:
 
     def __init__(self, fd: int, writes: bool) -> None:
         self.fd = fd
-        mode = os.fstat(fd).st_mode
-        waitable = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+        opened, stderr = os.fstat(fd), stat_of(2)
+        waitable = stat.S_ISFIFO(opened.st_mode) or stat.S_ISSOCK(opened.st_mode)
         threads = sys.platform == "win32" or os.environ.get(THREADS_VARIABLE) == "1"
         # The loop can wait to write only with O_NONBLOCK, a flag of the open file, which the parent may
         # share: `restore` clears it on every way out. Never set on the pipe that stderr writes to too.
-        self.on_loop = waitable and not threads and not (writes and same_file(fd, 2))
+        shares_stderr = stderr is not None and os.path.samestat(opened, stderr)
+        self.on_loop = waitable and not threads and not (writes and shares_stderr)
         self.made_nonblocking = writes and self.on_loop and set_blocking(fd, False)
         self.unwritten = memoryview(b"")  # The rest of the line being written.
         self.after_line: Callable[[], None] | None = None  # What a stop does once that line is out.
@@ -234,12 +232,6 @@ def set_blocking(fd: int, blocking: bool) -> bool:
     return True
 
 
-def same_file(first: int, second: int) -> bool:
-    with suppress(OSError):
-        return os.path.samestat(os.fstat(first), os.fstat(second))
-    return False
-
-
 # The two streams that Server.run is handed --------------------------------------------------
 
 
@@ -261,7 +253,7 @@ class Outbox(ObjectSendStream[SessionMessage]):
             return SessionMessage(message)
         key = coerce_request_id(message.id)
         if key in self.in_flight:
-            return error_reply(types.INVALID_REQUEST, IN_USE, message.id)
+            return error_reply(IN_USE, message.id)
         self.in_flight[key] = owed
         owed.members.append(key)
         owed.awaiting += 1
@@ -278,8 +270,7 @@ class Outbox(ObjectSendStream[SessionMessage]):
         """Write a message; a reply waits for the rest of what its line is owed."""
         message = item.message
         answered = message.id if isinstance(message, types.JSONRPCResponse | types.JSONRPCError) else None
-        key = None if answered is None else coerce_request_id(answered)
-        if key is None or (owed := self.in_flight.get(key)) is None:
+        if answered is None or (owed := self.in_flight.get(key := coerce_request_id(answered))) is None:
             return await self.write(serialized(message))
         if key == self.handshake and isinstance(message, types.JSONRPCResponse):
             self.protocol_version = message.result.get("protocolVersion")
@@ -391,7 +382,7 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
         try:
             value: object = json.loads(text, parse_constant=reject_constant)
         except RecursionError:
-            return await self.refuse(error_reply(types.INVALID_REQUEST, TOO_DEEP, top_level_id(text)))
+            return await self.refuse(error_reply(TOO_DEEP, top_level_id(text)))
         except ValueError:
             return await self.refuse(NOT_JSON)
         members = cast(list[Any], value) if isinstance(value, list) else [value]
@@ -414,8 +405,7 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
     def batch_refusal(self, members: list[Any]) -> Refusal | None:
         """Repairs #934 (no JSON-RPC batches): where the protocol version has batches, a batch's
         messages go on one by one, and their replies go back as one array (`Owed.batch`); this
-        refuses the batches that cannot. Delete once the SDK does that, or no client speaks 2025-03-26.
-        """
+        refuses the batches that cannot. Delete once the SDK does that, or no client speaks 2025-03-26."""
         if not members:
             return EMPTY_BATCH
         if self.outbox.protocol_version not in BATCH_VERSIONS:
@@ -491,22 +481,20 @@ def serve(server: Server[Any]) -> None:
     """Serve `server` over stdin and stdout until stdin ends (exit 0) or a stop signal arrives. A closed
     stdin is an empty one; a closed or failing stdout ends it at once, with exit code 1 and one log line."""
     logger = logging.getLogger(server.name)
-    if not is_open(1):
+    if stat_of(1) is None:
         logger.error("stdout is closed, so there is nowhere to write replies; exiting")
         sys.exit(1)
-    stdin = Wire.claim(0, os.devnull) if is_open(0) else None
-    stdout = Wire.claim(1, None if is_open(2) else os.devnull)
+    stdout = Wire.claim(1, None if stat_of(2) is not None else os.devnull)
     stop_on_signals(logger, stdout)
     logger.info("%s %s serving MCP over stdio (pid %d)", server.name, server.version, os.getpid())
-    if stdin is not None:
-        anyio.run(serve_streams, server, stdin, stdout)
+    if stat_of(0) is not None:
+        anyio.run(serve_streams, server, Wire.claim(0, os.devnull), stdout)
     stdout.restore()
     logger.info("stdin closed; exiting")
 
 
-def is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
+def stat_of(fd: int) -> os.stat_result | None:
+    """What a descriptor is open on; None if it is closed."""
+    with suppress(OSError):
+        return os.fstat(fd)
+    return None

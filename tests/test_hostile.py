@@ -234,7 +234,7 @@ NO_BATCHES = {
     "id": None,
     "error": {
         "code": -32600,
-        "message": "Invalid Request: JSON-RPC batches are not part of this protocol version; send one message per line",
+        "message": "Invalid Request: this protocol version has no JSON-RPC batches; send one message per line",
     },
 }
 
