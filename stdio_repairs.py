@@ -237,11 +237,12 @@ def set_blocking(fd: int, blocking: bool) -> bool:
 
 class Outbox(ObjectSendStream[SessionMessage]):
     """stdout, as the write stream the SDK sends to: its one writer, a line at a time; and the one
-    count of the requests read and not yet settled (by id, as the SDK coerces it: "7" is 7)."""
+    place that counts the requests read and not yet answered (by id, as the SDK coerces it: "7" is 7)."""
 
     def __init__(self, wire: Wire, logger: logging.Logger) -> None:
         self.wire, self.lock, self.logger = wire, anyio.Lock(fast_acquire=True), logger
-        self.in_flight: dict[types.RequestId, Owed] = {}
+        self.in_flight: dict[types.RequestId, Owed] = {}  # Ids taken, until their line has its replies.
+        self.held = self.held_bytes = 0  # Requests read, and their bytes, until their replies are written.
         self.changed = anyio.Event()
         self.handshake: types.RequestId | None = None  # The initialize request's id.
         self.protocol_version: str | None = None  # Once the handshake has agreed on one.
@@ -255,6 +256,7 @@ class Outbox(ObjectSendStream[SessionMessage]):
         if key in self.in_flight:
             return error_reply(IN_USE, message.id)
         self.in_flight[key] = owed
+        self.held, self.held_bytes = self.held + 1, self.held_bytes + owed.size
         owed.members.append(key)
         owed.awaiting += 1
         if message.method == "initialize":
@@ -282,17 +284,18 @@ class Outbox(ObjectSendStream[SessionMessage]):
             await self.answered(owed)
 
     async def answered(self, owed: Owed, reply: str | None = None) -> None:
-        """The one way requests settle: once a line has all it is owed, free its ids and write that. Freed
-        first: a client that has read a reply may reuse its id before a worker thread's write returns."""
+        """The one way requests settle: once a line has all it is owed, free its ids (first: a client that
+        has read a reply may reuse its id before a worker thread's write returns), write it, and let go."""
         if reply is not None:
             owed.replies.append(reply)
         owed.awaiting -= 1
         if not owed.awaiting:
             for key in owed.members:
                 del self.in_flight[key]
-            self.changed.set()
             if owed.replies:
                 await self.write("[" + ",".join(owed.replies) + "]" if owed.batch else owed.replies[0])
+            self.held, self.held_bytes = self.held - len(owed.members), self.held_bytes - owed.size * len(owed.members)
+            self.changed.set()
 
     async def write(self, line: str) -> None:
         async with self.lock:
@@ -413,18 +416,15 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
         return BATCH_TOO_LARGE if len(members) > MAX_BATCH else None
 
     def has_room(self) -> bool:
-        in_flight = self.outbox.in_flight
-        return len(in_flight) < MAX_IN_FLIGHT and sum(owed.size for owed in in_flight.values()) < MAX_IN_FLIGHT_BYTES
+        return self.outbox.held < MAX_IN_FLIGHT and self.outbox.held_bytes < MAX_IN_FLIGHT_BYTES
 
     async def drain(self) -> None:
         """Repairs #2678 (requests cancelled at stdin EOF): EOF reaches the SDK once every request read has
         settled, for at most DRAIN_SECONDS, so `printf ... | uv run heartbeat.py` prints every answer.
         Delete once the SDK's stdio transport waits for them itself."""
         with anyio.move_on_after(DRAIN_SECONDS):
-            await self.outbox.wait(lambda: not self.outbox.in_flight)
-            async with self.outbox.lock:  # The last replies are written, too.
-                pass
-        if unanswered := len(self.outbox.in_flight):
+            await self.outbox.wait(lambda: not self.outbox.held)
+        if unanswered := self.outbox.held:
             log.warning("stdin closed; %d requests still unanswered after %g s", unanswered, DRAIN_SECONDS)
 
     async def refuse(self, reply: types.JSONRPCError) -> None:
