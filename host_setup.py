@@ -1122,6 +1122,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     args = parse_args(argv)
+    program = f"{Path(sys.argv[0]).stem} {args.command}"  # host_setup, or its console script's name.
     output = io.StringIO()
     problem = ""
     try:
@@ -1129,7 +1130,7 @@ def main(argv: list[str] | None = None) -> None:
             status = run(args)
     except SetupError as error:
         unchanged = " Nothing was written." if args.command in ("install", "uninstall") else ""
-        status, problem = 1, f"host_setup {args.command}: {shown(str(error))}{unchanged}"
+        status, problem = 1, f"{program}: {shown(str(error))}{unchanged}"
     except KeyboardInterrupt:
         status = 130
     try:
@@ -1139,9 +1140,7 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Nothing more reaches it, not even at exit.
         if not isinstance(error, BrokenPipeError):  # A reader that stopped reading (`| head`) wanted no more.
             status = status or 1
-            problem = (
-                problem or f"host_setup {args.command}: finished, but stdout refused its report: {error.strerror}."
-            )
+            problem = problem or f"{program}: finished, but stdout refused its report: {error.strerror}."
     if problem:
         with suppress(OSError):  # A stderr that cannot take it either: the exit code still tells.
             print(problem, file=sys.stderr)

@@ -40,15 +40,56 @@ def test_uvx_builds_the_server_from_a_folder_and_serves_it_from_another(tmp_path
     serves_a_call(str(PROJECT_DIR), tmp_path)
 
 
-def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path) -> None:
+@pytest.fixture
+def git_url(tmp_path: Path) -> str:
+    """A git repository made of a copy of the project, as a `git+file://` URL."""
     clone = tmp_path / "clone"
     shutil.copytree(PROJECT_DIR, clone, ignore=shutil.ignore_patterns(*LEFT_OUT))
     git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
     for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
         subprocess.run([*git, *command], cwd=clone, check=True, capture_output=True, timeout=REPLY_TIMEOUT)
+    return f"git+{clone.as_uri()}"
+
+
+def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path, git_url: str) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    serves_a_call(f"git+{clone.as_uri()}", elsewhere)
+    serves_a_call(git_url, elsewhere)
+
+
+def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_path: Path, git_url: str) -> None:
+    tool = next(name for name, module in serving.scripts(setup.__file__).items() if module != SERVER_MODULE)
+    done = subprocess.run(
+        [
+            setup.uvx_path(),
+            "--python",
+            sys.executable,
+            "--from",
+            git_url,
+            tool,
+            "hosts",
+            "claude-code",
+            "--uvx",
+            "--json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [claude_code] = json.loads(done.stdout)
+    assert claude_code["command"][-4:] == [setup.uvx_path(), "--from", git_url, SCRIPT]
+    refused = subprocess.run(
+        [setup.uvx_path(), "--python", sys.executable, "--from", git_url, tool, "uninstall", "--config", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    last = refused.stderr.splitlines()[-1]  # After uvx's own lines.
+    assert (refused.returncode, last.partition(":")[0]) == (1, f"{tool} uninstall"), refused.stderr
 
 
 def test_every_host_setup_can_start_it_with_uvx() -> None:
