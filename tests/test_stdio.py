@@ -224,6 +224,13 @@ def test_any_unexpected_argument_is_a_tool_error_on_the_wire(
     assert reply["result"]["content"][0]["text"].startswith(f"Invalid arguments for {SAMPLE_TOOL}: ")
 
 
+def test_an_id_is_free_again_as_soon_as_its_reply_is_read(initialized_server: StdioServer) -> None:
+    """A client may reuse an id once it has its reply; on the worker-thread path the write returns later."""
+    for _ in range(1000):
+        reply = initialized_server.request({"jsonrpc": "2.0", "id": 7, "method": "ping"})
+        assert reply == {"jsonrpc": "2.0", "id": 7, "result": {}}, reply
+
+
 def test_version_flag_prints_name_and_version() -> None:
     done = run_script(SERVER_FILE, "--version")
     assert (done.returncode, done.stdout) == (0, f"{NAME} {VERSION}\n")
