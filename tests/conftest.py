@@ -33,8 +33,16 @@ import serving
 from host_setup import SERVER_MODULE, callable_tool
 
 SERVED = importlib.import_module(SERVER_MODULE)  # The server's module (heartbeat.py), under whatever name it has.
-server = getattr(SERVED, "server", None)
-assert isinstance(server, Server), f"{SERVER_MODULE}.py: name its `Server(...)` `server`, at module level"
+
+
+def served_server() -> Server[Any]:
+    """The server module's `server`, which tests import and hosts start."""
+    found = getattr(SERVED, "server", None)
+    assert isinstance(found, Server), f"{SERVER_MODULE}.py: name its `Server(...)` `server`, at module level"
+    return found
+
+
+server = served_server()
 NAME, VERSION = server.name, server.version
 SERVER_FILE = f"{SERVER_MODULE}.py"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
