@@ -80,7 +80,14 @@ def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_p
     )
     assert done.returncode == 0, done.stderr
     [claude_code] = json.loads(done.stdout)
-    assert claude_code["command"][-4:] == [setup.uvx_path(), "--from", git_url, SCRIPT]
+    *_, uvx, source_flag, source, script = claude_code["command"]
+    assert (Path(uvx).is_absolute(), Path(uvx).stem, source_flag, source, script) == (
+        True,
+        "uvx",
+        "--from",
+        git_url,
+        SCRIPT,
+    )
     refused = subprocess.run(
         [setup.uvx_path(), "--python", sys.executable, "--from", git_url, tool, "uninstall", "--config", str(tmp_path)],
         capture_output=True,
