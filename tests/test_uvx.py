@@ -24,6 +24,7 @@ from tests.conftest import (
 )
 
 SCRIPT = next(name for name, module in serving.scripts(setup.__file__).items() if module == SERVER_MODULE)
+SETUP_SCRIPT = next(name for name, module in serving.scripts(setup.__file__).items() if module != SERVER_MODULE)
 
 
 def serves_a_call(source: str, where: Path) -> None:
@@ -58,7 +59,6 @@ def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path, git_url: str) -> N
 
 
 def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_path: Path, git_url: str) -> None:
-    tool = next(name for name, module in serving.scripts(setup.__file__).items() if module != SERVER_MODULE)
     done = subprocess.run(
         [
             setup.uvx_path(),
@@ -66,7 +66,7 @@ def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_p
             sys.executable,
             "--from",
             git_url,
-            tool,
+            SETUP_SCRIPT,
             "hosts",
             "claude-code",
             "--uvx",
@@ -89,14 +89,24 @@ def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_p
         SCRIPT,
     )
     refused = subprocess.run(
-        [setup.uvx_path(), "--python", sys.executable, "--from", git_url, tool, "uninstall", "--config", str(tmp_path)],
+        [
+            setup.uvx_path(),
+            "--python",
+            sys.executable,
+            "--from",
+            git_url,
+            SETUP_SCRIPT,
+            "uninstall",
+            "--config",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     last = refused.stderr.splitlines()[-1]  # After uvx's own lines.
-    assert (refused.returncode, last.partition(":")[0]) == (1, f"{tool} uninstall"), refused.stderr
+    assert (refused.returncode, last.partition(":")[0]) == (1, f"{SETUP_SCRIPT} uninstall"), refused.stderr
 
 
 def test_every_host_setup_can_start_it_with_uvx() -> None:
