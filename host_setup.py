@@ -23,6 +23,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -36,6 +37,8 @@ from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, TextIO, cast
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import anyio
 import mcp_types as types
@@ -65,7 +68,7 @@ NAME = serving.identity(__file__)[0]
 SERVER_MODULE = server_module()
 CHECK_TEXT = "check"  # The string argument `check` fills in, where a tool's schema allows it.
 HOST_RUN_FLAGS = ["--no-dev", "--frozen"]  # Only what serving needs; the lock as it is (README: "Runs as locked").
-KEEP_BACKUPS = 3  # Backups of the config kept beside it; older ones are deleted.
+KEEP_BACKUPS = 4  # Backups of the config kept beside it (an edit writes two); older ones are deleted.
 EDIT_ATTEMPTS = 3  # Read-modify-write rounds before giving up on a config that keeps changing under us.
 
 
@@ -87,6 +90,7 @@ class DesktopInstall:
     logs: Path | None
     ignored: Path | None = None  # A config file that exists but that this install does not read.
     named: bool = False  # The config is the one --config named.
+    found: bool = True  # The app is installed here, or has run here (its data folder exists).
 
     def log_file(self, name: str) -> str:
         if self.logs is None:
@@ -98,11 +102,15 @@ def find_claude_desktop(platform: str, environ: Mapping[str, str], home: Path) -
     """The Claude Desktop install on this machine; `platform` is a `sys.platform` value."""
     if platform == "darwin":
         support = home / "Library" / "Application Support" / "Claude"
-        return DesktopInstall("Claude Desktop, macOS", support / CONFIG_NAME, home / "Library" / "Logs" / "Claude")
+        bundles = (Path("/Applications/Claude.app"), home / "Applications" / "Claude.app")
+        found = support.is_dir() or any(bundle.is_dir() for bundle in bundles)
+        logs = home / "Library" / "Logs" / "Claude"
+        return DesktopInstall("Claude Desktop, macOS", support / CONFIG_NAME, logs, found=found)
     if platform == "win32":
         return find_claude_on_windows(environ, home)
     folder = Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "Claude"
-    return DesktopInstall("Claude Desktop, Linux", folder / CONFIG_NAME, folder / "logs")
+    found = folder.is_dir() or shutil.which("claude-desktop", path=environ.get("PATH", "")) is not None
+    return DesktopInstall("Claude Desktop, Linux", folder / CONFIG_NAME, folder / "logs", found=found)
 
 
 def find_claude_on_windows(environ: Mapping[str, str], home: Path) -> DesktopInstall:
@@ -119,7 +127,8 @@ def find_claude_on_windows(environ: Mapping[str, str], home: Path) -> DesktopIns
         else []
     )
     if not packages:
-        return DesktopInstall("Claude Desktop, Windows, classic install", classic, classic.parent / "logs")
+        found = classic.parent.is_dir() or (local / "AnthropicClaude").is_dir()  # The classic installer's folder.
+        return DesktopInstall("Claude Desktop, Windows, classic install", classic, classic.parent / "logs", found=found)
     configs = {package: package / "LocalCache" / "Roaming" / "Claude" / CONFIG_NAME for package in packages}
     configured = [package for package, config in configs.items() if config.is_file()]
     if len(packages) > 1 and len(configured) != 1:
@@ -152,6 +161,61 @@ def same_path(one: Path, other: Path) -> bool:
     return os.path.normcase(os.path.abspath(one)) == os.path.normcase(os.path.abspath(other))
 
 
+def running_app(folder: Path, platform: str = sys.platform) -> str | None:
+    """What shows that the Claude Desktop keeping its data in `folder` runs now, or None.
+
+    Electron's single-instance lock: on macOS and Linux the symlink `SingletonLock` names the host
+    and process; on Windows the app holds `lockfile` open, unshared, and the system deletes it as the app ends.
+    """
+    if platform == "win32":
+        return held_open(folder / "lockfile")
+    lock = folder / "SingletonLock"
+    try:
+        host, _, pid = os.readlink(lock).rpartition("-")
+    except OSError:  # No lock, or not Electron's.
+        return None
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", pid):
+        return None
+    if host != socket.gethostname():
+        return f"its lock {lock} names another computer, {host}; delete the lock if the app runs nowhere"
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:  # A stale lock: the app crashed or was killed.
+        return None
+    except PermissionError:  # Another user's process: it runs.
+        pass
+    return f"process {pid}, as its lock {lock} says"
+
+
+def held_open(lock: Path) -> str | None:
+    try:
+        descriptor = os.open(lock, os.O_WRONLY | os.O_APPEND)
+    except PermissionError:  # A sharing violation: the app holds it.
+        return f"it holds {lock} open"
+    except OSError:
+        return None
+    os.close(descriptor)  # Left behind, not held: a stale lock.
+    return None
+
+
+def how_to_quit(platform: str = sys.platform) -> str:
+    if platform == "darwin":
+        return "Claude, Quit Claude, or Cmd-Q"
+    closing = "closing its window leaves it running"
+    if platform == "win32":
+        return f"right-click its icon in the notification area by the clock, Quit; {closing}"
+    return f"its tray icon, Quit; {closing}"
+
+
+def refuse_while_running(app: DesktopInstall) -> None:
+    """Claude Desktop saves the config it read at start over the file: a change made while it runs is lost."""
+    if holder := running_app(app.config.parent):
+        raise SetupError(
+            f"Claude Desktop is running ({holder}); it would overwrite this change with the copy it read at start. "
+            f"Quit it fully ({how_to_quit()}), then run this again."
+        )
+
+
 def uv_path() -> str:
     """The absolute path of uv as PATH finds it: GUI apps don't see the shell's PATH, so a bare "uv" fails.
 
@@ -172,12 +236,17 @@ def desktop_entry(uv: str, project_dir: str) -> dict[str, Any]:
     return {"command": uv, "args": ["--directory", project_dir, "run", *HOST_RUN_FLAGS, f"{SERVER_MODULE}.py"]}
 
 
-def launch_entry(uvx: str | None) -> dict[str, Any]:
+SYSTEM_CERTS = {"UV_SYSTEM_CERTS": "1"}  # uv trusts the system's certificates: a company proxy's included.
+
+
+def launch_entry(uvx: str | None, system_certs: bool = False) -> dict[str, Any]:
     """The entry that starts the server: this checkout, or (`uvx`: where from) the package uvx fetches."""
     if uvx is None:
-        return desktop_entry(uv_path(), str(PROJECT_DIR))
-    script = next(name for name, module in serving.scripts(__file__).items() if module == SERVER_MODULE)
-    return {"command": uvx_path(), "args": ["--from", uvx, script]}
+        entry = desktop_entry(uv_path(), str(PROJECT_DIR))
+    else:
+        script = next(name for name, module in serving.scripts(__file__).items() if module == SERVER_MODULE)
+        entry = {"command": uvx_path(), "args": ["--from", uvx, script]}
+    return {**entry, "env": SYSTEM_CERTS} if system_certs else entry
 
 
 def uvx_path() -> str:
@@ -199,7 +268,59 @@ def uvx_source() -> str:
     if "vcs_info" in found:
         revision = found["vcs_info"].get("requested_revision")
         return f"git+{url}" + (f"@{revision}" if revision else "")
-    return url.removeprefix("file://") if url.startswith("file://") and "dir_info" in found else url
+    return url2pathname(urlparse(url).path) if url.startswith("file://") else url  # "my%20server" is "my server".
+
+
+# Ready before the app asks ---------------------------------------------------------
+
+DESKTOP_START_SECONDS = 60  # How long Claude Desktop waits for a server's handshake, a first start included.
+PREPARE_SECONDS = 900.0  # A first start that downloads Python and every dependency on a slow line.
+CERTIFICATE_ERRORS = re.compile(r"invalid peer certificate|UnknownIssuer|certificate verify failed", re.IGNORECASE)
+SYSTEM_CERTS_FIX = (
+    "uv could not verify a server's TLS certificate, as happens behind a company proxy that inspects traffic. "
+    "Run install with --system-certs: it sets UV_SYSTEM_CERTS=1 in the entry's env, so that uv trusts the "
+    "certificates your system trusts"
+)
+
+
+def prepare_environment(entry: dict[str, Any]) -> float:
+    """Start the entry's command once, with --version, so that its environment is made now and not in the
+    seconds Claude Desktop gives a server to start; how long that took."""
+    environment = {**os.environ, **entry.get("env", {})}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # Hosts don't set it: compiled modules make a start warm.
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(  # noqa: S603 (the entry this tool writes, as the app will run it)
+            [entry["command"], *entry["args"], "--version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=environment,
+            timeout=PREPARE_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SetupError(f"its first start had not ended after {PREPARE_SECONDS:g} s.") from None
+    except OSError as error:
+        raise SetupError(f"cannot run {entry['command']}: {error.strerror}.") from None
+    if done.returncode != 0:
+        raise SetupError(f"its first start failed: {start_failure(done.stderr)}.")
+    return time.perf_counter() - started
+
+
+def start_failure(stderr: str) -> str:
+    """What a failed start's stderr says, in one line: the fix for uv's certificate errors, else its last line."""
+    if CERTIFICATE_ERRORS.search(stderr):
+        return SYSTEM_CERTS_FIX
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else "it exited without a word on stderr"
+
+
+def report_prepared(seconds: float) -> None:
+    print(f"Its environment is ready: the first start took {seconds:.1f} s, so the app's first start installs nothing.")
+    if seconds > DESKTOP_START_SECONDS:
+        print(f"That is more than the {DESKTOP_START_SECONDS} s Claude Desktop waits, which only a first start needs.")
 
 
 # Reading and writing the config, losing nothing --------------------------------
@@ -355,30 +476,79 @@ class ConfigChanged(Exception):
 
 
 def replace_config(path: Path, before: bytes | None, data: bytes) -> Path | None:
-    """Write the new config if the file still holds `before`; return the backup of the old one.
+    """Write the new config if the file still holds `before`; return the backup that holds the old one.
 
-    The backup is written atomically too, so it is complete or absent, and it is removed
-    again if the new config could not be written. Backups are numbered, never dated: a clock
-    set back cannot make the newest look old. Only the newest KEEP_BACKUPS are kept.
+    Backups are numbered, never dated (a clock set back cannot make the newest look old), and
+    written atomically, so each is complete or absent. Each edit keeps the file before it (unless
+    the newest backup already holds it) and the file as written: `check` tells a later wipe from
+    that one, and `restore` undoes it. Only the newest KEEP_BACKUPS are kept.
     """
     if read_config(path)[0] != before:  # Absent then and now is None == None.
         raise ConfigChanged
-    if before is None:
-        write_atomically(path, data, None)
-        return None
-    mode = stat.S_IMODE(path.stat().st_mode)
-    backup_name = re.compile(re.escape(path.name) + r"\.([1-9][0-9]{0,17})\.bak")
-    numbers = sorted(int(found[1]) for other in path.parent.iterdir() if (found := backup_name.fullmatch(other.name)))
-    backup = path.with_name(f"{path.name}.{numbers[-1] + 1 if numbers else 1}.bak")
-    write_atomically(backup, before, mode)
+    mode = stat.S_IMODE(path.stat().st_mode) if before is not None else None
+    numbered = backups(path)
+    number = max(numbered, default=0)
+    kept = numbered.get(number) if before is not None and read_backup(numbered.get(number)) == before else None
+    written: list[Path] = []
     try:
+        if before is not None and kept is None:
+            number += 1
+            kept = backup_path(path, number)
+            write_atomically(kept, before, mode)
+            written.append(kept)
+        written.append(backup_path(path, number + 1))
+        write_atomically(written[-1], data, mode)
         write_atomically(path, data, mode)
     except BaseException:
-        backup.unlink(missing_ok=True)
+        for backup in written:
+            backup.unlink(missing_ok=True)
         raise
-    for number in numbers[: max(0, len(numbers) + 1 - KEEP_BACKUPS)]:  # Never the one just written.
-        path.with_name(f"{path.name}.{number}.bak").unlink(missing_ok=True)
-    return backup
+    for old in sorted(backups(path))[:-KEEP_BACKUPS]:
+        backup_path(path, old).unlink(missing_ok=True)
+    return kept
+
+
+def backup_path(path: Path, number: int) -> Path:
+    return path.with_name(f"{path.name}.{number}.bak")
+
+
+def backups(path: Path) -> dict[int, Path]:
+    """The config's backups by number, found by their exact names: other files that end in .bak are not ours."""
+    name = re.compile(re.escape(path.name) + r"\.([1-9][0-9]{0,17})\.bak")
+    if not path.parent.is_dir():
+        return {}
+    return {int(found[1]): other for other in path.parent.iterdir() if (found := name.fullmatch(other.name))}
+
+
+def read_backup(backup: Path | None) -> bytes | None:
+    try:
+        return backup.read_bytes() if backup else None
+    except OSError:
+        return None
+
+
+def loadable_backups(path: Path) -> Generator[tuple[Path, dict[str, Any]]]:
+    """The config's backups that Claude Desktop would load, newest first, with their content."""
+    for _, backup in sorted(backups(path).items(), reverse=True):
+        try:
+            content = parse_config(backup, read_backup(backup) or b"")
+        except SetupError:
+            continue
+        if not rejected_entries(content, backup):
+            yield backup, content
+
+
+def lost_servers(path: Path, config: dict[str, Any], name: str) -> tuple[Path, list[str]] | None:
+    """When the config looks wiped since this tool last wrote it, the newest backup and the servers it lost.
+
+    Wiped: `name`, or every server, gone since that backup; one server taken out by hand is not a wipe.
+    """
+    newest = next(loadable_backups(path), None)
+    if newest is None:
+        return None
+    held: dict[str, Any] = newest[1].get("mcpServers", {})
+    lost = [server for server in held if server not in config.get("mcpServers", {})]
+    return (newest[0], lost) if name in lost or (lost and len(lost) == len(held)) else None
 
 
 Change = Callable[[dict[str, Any]], str | None]
@@ -441,39 +611,107 @@ def stale_keys(entry: dict[str, Any]) -> list[str]:
     ]
 
 
-def install(app: DesktopInstall, name: str, dry_run: bool, uvx: str | None = None) -> None:
-    """Add or update this server's entry in the config that Claude Desktop reads."""
-    entry = launch_entry(uvx)
+def is_strings(value: object, container: type[list[Any]] | type[dict[str, Any]]) -> bool:
+    """Whether `value` is a list, or an object, whose items are all strings."""
+    if not isinstance(value, container):
+        return False
+    items = cast(dict[str, Any], value).values() if isinstance(value, dict) else cast(list[Any], value)
+    return all(isinstance(item, str) for item in items)
+
+
+def stdio_rejection(entry: Any) -> str | None:
+    """Why Claude Desktop would not take `entry` as a local command, worded to follow the entry's name; else None."""
+    if not isinstance(entry, dict):
+        return f" must be an object, not {json_kind(entry)}"
+    entry = cast(dict[str, Any], entry)
+    command = entry.get("command")
+    if not isinstance(command, str) or not command:
+        return ' needs "command": the program to start, as a string'
+    if not is_strings(entry.get("args", []), list):
+        return ': "args" must be a list of strings'
+    if not is_strings(entry.get("env", {}), dict):
+        return ': "env" must be an object whose values are strings'
+    return None
+
+
+def rejection(entry: Any) -> str | None:
+    """Why Claude Desktop's loader would reject this `mcpServers` entry, and with it the whole file; else None."""
+    remote = cast(dict[str, Any], entry) if isinstance(entry, dict) else {}
+    if "command" in remote or "url" not in remote:
+        return stdio_rejection(entry)
+    if not isinstance(remote["url"], str) or not remote["url"]:
+        return ': "url" must be the server\'s address, as a string'
+    if not is_strings(remote.get("headers", {}), dict):
+        return ': "headers" must be an object whose values are strings'
+    return None
+
+
+WIPES_ALL = "Claude Desktop would reject it, load the whole file as empty and save that over it, losing every server"
+
+
+def rejected_entries(config: dict[str, Any], path: Path, ours: str | None = None) -> str | None:
+    """The entries but `ours` that Claude Desktop would reject, each with its reason; None when it takes them all."""
+    servers: dict[str, Any] = config.get("mcpServers", {})
+    found = [
+        f"the entry {json.dumps(name, ensure_ascii=False)} in {path}{problem}"
+        for name, entry in servers.items()
+        if name != ours and (problem := rejection(entry))
+    ]
+    return "; ".join(found) or None
+
+
+def install(
+    app: DesktopInstall, name: str, dry_run: bool, entry: dict[str, Any] | None = None, allow_rejected: bool = False
+) -> None:
+    """Add or update this server's entry (by default, this checkout's) in the config that Claude Desktop reads,
+    with the environment it starts in made ahead of the app."""
+    if not app.found and not app.named:
+        raise SetupError(
+            f"found no Claude Desktop here ({app.kind}: no app, and no {app.config.parent}); install and start it "
+            f"once, then run this again, or create {app.config} anyway with --config {command_line([str(app.config)])}."
+        )
+    if not dry_run:
+        refuse_while_running(app)
+    entry = entry or launch_entry(None)
     removed: list[str] = []
 
     def add(config: dict[str, Any]) -> str | None:
+        if (rejected := rejected_entries(config, app.config, name)) and not allow_rejected:
+            raise SetupError(f"{rejected}. {WIPES_ALL}. Fix that first, or pass --allow-rejected to write anyway.")
         servers: dict[str, Any] = config.setdefault("mcpServers", {})
         found: Any = servers.get(name)
         current = cast(dict[str, Any], found) if isinstance(found, dict) else {}
         removed[:] = stale_keys(current)
-        if not removed and all(current.get(key) == value for key, value in entry.items()):
-            return None
         kept = {key: value for key, value in current.items() if not is_stale(key, value)}
-        servers[name] = {**kept, **entry}
+        wanted = {**kept, **entry}
+        if "env" in entry and isinstance(kept.get("env"), dict):
+            wanted["env"] = {**kept["env"], **entry["env"]}
+        if wanted == current:
+            return None
+        servers[name] = wanted
         return "Updated" if found is not None else "Added"
 
-    edit = edit_config(app.config, add, dry_run)
+    edit = edit_config(app.config, add, dry_run=True)
     if not app.named:
         print(f"Claude Desktop here: {app.kind}; it reads {app.config}")
     if app.ignored:
         print(f"Not read by this app, so left as it is: {app.ignored}")
+    took_out = f" It takes out {', '.join(removed)}, which would keep it from starting." if removed else ""
+    if dry_run and edit.done is not None:
+        report_dry_run(edit, f'{"add" if edit.done == "Added" else "update"} "{name}"')
+        print(took_out.strip(), end="\n" if took_out else "")
+        return
+    seconds = None if dry_run else prepare_environment(entry)
+    if seconds is not None and edit.done is not None:
+        edit = edit_config(app.config, add, dry_run=False)
     if edit.done is None:
         print(f'"{name}" in {edit.target} is already up to date; nothing was written.')
-        return
-    took_out = f" It takes out {', '.join(removed)}, which would keep it from starting." if removed else ""
-    if dry_run:
-        report_dry_run(edit, f'{"add" if edit.done == "Added" else "update"} "{name}"')
-        if took_out:
-            print(took_out.strip())
-        return
-    print(f'{edit.done} "{name}" in {edit.target}.{took_out}')
-    report_written(edit)
-    print(f"Its log: {app.log_file(name)}")
+    else:
+        print(f'{edit.done} "{name}" in {edit.target}.{took_out}')
+        report_written(edit)
+        print(f"Its log: {app.log_file(name)}")
+    if seconds is not None:
+        report_prepared(seconds)
 
 
 def uninstall(app: DesktopInstall, name: str, dry_run: bool) -> None:
@@ -486,6 +724,8 @@ def uninstall(app: DesktopInstall, name: str, dry_run: bool) -> None:
         del servers[name]
         return "Removed"
 
+    if not dry_run:
+        refuse_while_running(app)
     edit = edit_config(app.config, remove, dry_run)
     if edit.done is None:
         print(f'"{name}" is not in {edit.target}; nothing was written.')
@@ -493,6 +733,37 @@ def uninstall(app: DesktopInstall, name: str, dry_run: bool) -> None:
         report_dry_run(edit, f'remove "{name}"')
     else:
         print(f'Removed "{name}" from {edit.target}.')
+        report_written(edit)
+
+
+def restore(app: DesktopInstall, dry_run: bool) -> None:
+    """Put back what the config lost since a backup: the newest that Claude Desktop would load and that
+    holds a server or setting the file no longer has. What the file holds now stays as it is."""
+    restored: list[str] = []
+
+    def put_back(config: dict[str, Any]) -> str | None:
+        servers: dict[str, Any] = config.get("mcpServers", {})
+        for backup, content in loadable_backups(app.config):
+            held: dict[str, Any] = content.get("mcpServers", {})
+            restored[:] = [json.dumps(server, ensure_ascii=False) for server in held if server not in servers]
+            settings = {key: value for key, value in content.items() if key not in config and key != "mcpServers"}
+            if restored or settings:
+                config.update(settings)
+                if restored:
+                    config.setdefault("mcpServers", {}).update({key: held[key] for key in held if key not in servers})
+                restored.extend(json.dumps(key, ensure_ascii=False) for key in settings)
+                return str(backup)
+        return None
+
+    if not dry_run:
+        refuse_while_running(app)
+    edit = edit_config(app.config, put_back, dry_run)
+    if edit.done is None:
+        print(f"{edit.target} holds everything its backups hold; nothing was written.")
+    elif dry_run:
+        report_dry_run(edit, f"restore {', '.join(restored)} from {edit.done}")
+    else:
+        print(f"Restored {', '.join(restored)} in {edit.target}, from {edit.done}.")
         report_written(edit)
 
 
@@ -517,7 +788,7 @@ def report_dry_run(edit: Edit, action: str) -> None:
 def report_written(edit: Edit) -> None:
     if edit.backup:
         print(f"The previous file is saved as {edit.backup} (the newest {KEEP_BACKUPS} backups are kept).")
-    print("Fully quit Claude Desktop (not just its window) and start it again to load the change.")
+    print("Start Claude Desktop to load the change: it reads the config only as it starts.")
 
 
 # check: start it as Claude Desktop would ---------------------------------------
@@ -527,9 +798,19 @@ REINSTALL = "Run install to update it."
 
 
 def configured_entry(app: DesktopInstall, name: str, uvx: str | None = None) -> tuple[dict[str, Any], str]:
-    """The entry Claude Desktop would run for `name` and where it comes from; refuses one it would not run."""
+    """The entry Claude Desktop would run for `name` and where it comes from; refuses one it would not run,
+    a file it would not load, and a file that lost servers since this tool last wrote it."""
     config_path = app.config
     before, config = read_config(config_path)
+    if rejected := rejected_entries(config, config_path, name):
+        raise SetupError(f"{rejected}. {WIPES_ALL}.")
+    if wiped := lost_servers(config_path, config, name):
+        backup, lost = wiped
+        raise SetupError(
+            f"{config_path} has lost {', '.join(json.dumps(server, ensure_ascii=False) for server in lost)} since "
+            f"{backup}, which holds them: Claude Desktop saved over it. Quit Claude Desktop fully ({how_to_quit()}), "
+            f"then run: {own_command('restore', *(['--config', str(config_path)] if app.named else []))}"
+        )
     servers: dict[str, Any] = config.get("mcpServers", {})
     if name not in servers:
         if app.ignored and name in read_config(app.ignored)[1].get("mcpServers", {}):
@@ -541,24 +822,26 @@ def configured_entry(app: DesktopInstall, name: str, uvx: str | None = None) -> 
         return launch_entry(uvx), f"the entry install would write: {config_path} {absent}"
     entry: Any = servers[name]
     where = f'the entry "{name}" in {config_path}'
-    if not isinstance(entry, dict):
-        raise SetupError(f"{where} must be an object, not {json_kind(entry)}.")
+    if problem := stdio_rejection(entry):
+        raise SetupError(f"{where}{problem}.")
     entry = cast(dict[str, Any], entry)
-    command, args, env = entry.get("command"), entry.get("args", []), entry.get("env", {})
-    if not isinstance(command, str) or not command:
-        raise SetupError(f'{where} needs "command": the program to start, as a string.')
-    if not isinstance(args, list) or not all(isinstance(arg, str) for arg in cast(list[Any], args)):
-        raise SetupError(f'{where}: "args" must be a list of strings.')
-    if not isinstance(env, dict) or not all(isinstance(value, str) for value in cast(dict[str, Any], env).values()):
-        raise SetupError(f'{where}: "env" must be an object whose values are strings.')
     if stale := stale_keys(entry):
         raise SetupError(f"{where} has {', '.join(stale)}: Claude Desktop would not start it as written. {REINSTALL}")
-    if not os.path.isabs(command):
+    if not os.path.isabs(entry["command"]):
         raise SetupError(
-            f"{where} starts {json.dumps(command, ensure_ascii=False)}, not an absolute path: Claude Desktop "
+            f"{where} starts {json.dumps(entry['command'], ensure_ascii=False)}, not an absolute path: Claude Desktop "
             f"does not see your shell's PATH, so it may not find the program. {REINSTALL}"
         )
     return entry, str(config_path)
+
+
+def own_command(*args: str) -> str:
+    """This tool's command line with `args`, to paste here: from this checkout, or through uvx."""
+    if not serving.checkout_project(__file__):
+        script = next(name for name, module in serving.scripts(__file__).items() if module != SERVER_MODULE)
+        return command_line(["uvx", "--from", uvx_source(), script, *args])
+    here = [] if same_path(Path.cwd(), PROJECT_DIR) else ["--directory", str(PROJECT_DIR)]
+    return command_line(["uv", *here, "run", Path(__file__).name, *args])
 
 
 class StderrTail:
@@ -654,9 +937,19 @@ async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None 
             group.cancel_scope.cancel()
     finally:
         stderr = server_log.close()
+    if report["ok"] and report["startup_ms"] > DESKTOP_START_SECONDS * 1000:
+        report["ok"] = False
+        report["error"] = (
+            f"it took longer to start than the {DESKTOP_START_SECONDS} s Claude Desktop waits. {SLOW_START}"
+        )
     if not report["ok"]:
         report["server_stderr"] = stderr
+        if CERTIFICATE_ERRORS.search(stderr):
+            report["error"] = SYSTEM_CERTS_FIX
     return report
+
+
+SLOW_START = "A first start makes its environment: run install, which makes it ahead of the app, then check again"
 
 
 async def stop_on_signals(scope: anyio.CancelScope, report: dict[str, Any]) -> None:
@@ -695,7 +988,8 @@ async def start_and_call(entry: dict[str, Any], seconds: float, server_log: Text
                 report["round_trip_ms"] = round((time.perf_counter() - sent) * 1000, 2)
         report["ok"] = True
     except TimeoutError:
-        report["error"] = f"no complete answer within {seconds:g} s"
+        slow = f". {SLOW_START}" if seconds >= DESKTOP_START_SECONDS else ""
+        report["error"] = f"no complete answer within {seconds:g} s{slow}"
     except Exception as error:  # Any way the server fails to start or speak is the finding.
         cause = root_cause(error)
         known = isinstance(cause, SetupError | NotJsonRpc)
@@ -1058,25 +1352,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=f"Set {NAME} up in Claude Desktop and other hosts, check it, or take it out.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall,hosts}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall,restore,hosts}")
     name_help = f"the server's name in the host's config (default: {NAME})"
     for command, summary in [
         ("check", "start the server as Claude Desktop would and call a tool once"),
-        ("install", f"add or update {NAME} in Claude Desktop's config"),
-        ("uninstall", f"remove {NAME} from Claude Desktop's config"),
+        ("install", f"add or update {NAME} in Claude Desktop's config (quit the app first)"),
+        ("uninstall", f"remove {NAME} from Claude Desktop's config (quit the app first)"),
+        ("restore", "put back the servers and settings the config lost since its newest backup that has them"),
     ]:
         sub = commands.add_parser(command, help=summary, description=summary)
         sub.add_argument(
             "--config", type=Path, help="the config file (default: the one Claude Desktop reads on this machine)"
         )
-        sub.add_argument("--name", type=server_name, default=NAME, help=name_help)
-        if command != "uninstall":
+        if command != "restore":
+            sub.add_argument("--name", type=server_name, default=NAME, help=name_help)
+        if command in ("check", "install"):
             add_uvx_option(sub)
         if command == "check":
             sub.add_argument("--json", action="store_true", help="print the report as JSON")
-            sub.add_argument("--timeout", type=timeout_seconds, default=60.0, help="seconds to wait (default: 60)")
+            sub.add_argument(
+                "--timeout",
+                type=timeout_seconds,
+                default=float(DESKTOP_START_SECONDS),
+                help=f"seconds to wait (default: {DESKTOP_START_SECONDS}, as Claude Desktop does)",
+            )
         else:
             sub.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+        if command == "install":
+            sub.add_argument(
+                "--system-certs",
+                action="store_true",
+                help="set UV_SYSTEM_CERTS=1 in the entry: uv then trusts the system's certificates (company proxies)",
+            )
+            sub.add_argument(
+                "--allow-rejected",
+                action="store_true",
+                help="write even beside an entry Claude Desktop would reject (it then loads the file as empty)",
+            )
     summary = "print the exact setup for each host (or those named), with this folder's paths"
     hosts = commands.add_parser("hosts", help=summary, description=summary)
     hosts.add_argument("host", nargs="*", type=host_key, metavar="HOST", help=f"any of: {', '.join(HOSTS)}")
@@ -1086,8 +1398,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.command == "hosts" and args.uvx in HOSTS:  # `hosts --uvx codex`: the host, not a source.
         args.host, args.uvx = [*args.host, args.uvx], ""
-    if args.command != "uninstall" and args.uvx == "":
-        args.uvx = uvx_source()
+    if args.command in ("check", "install", "hosts") and (
+        args.uvx == "" or (args.uvx is None and not serving.checkout_project(__file__))
+    ):
+        args.uvx = uvx_source()  # Installed by uvx, it has no checkout to point at, only where uvx fetched it.
     return args
 
 
@@ -1110,9 +1424,11 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "check":
         return run_check(app, args.name, args.timeout, args.json, args.uvx)
     if args.command == "install":
-        install(app, args.name, args.dry_run, args.uvx)
-    else:
+        install(app, args.name, args.dry_run, launch_entry(args.uvx, args.system_certs), args.allow_rejected)
+    elif args.command == "uninstall":
         uninstall(app, args.name, args.dry_run)
+    else:
+        restore(app, args.dry_run)
     return 0
 
 
@@ -1129,7 +1445,7 @@ def main(argv: list[str] | None = None) -> None:
         with redirect_stdout(output):
             status = run(args)
     except SetupError as error:
-        unchanged = " Nothing was written." if args.command in ("install", "uninstall") else ""
+        unchanged = " Nothing was written." if args.command in ("install", "uninstall", "restore") else ""
         status, problem = 1, f"{program}: {shown(str(error))}{unchanged}"
     except KeyboardInterrupt:
         status = 130

@@ -29,6 +29,7 @@ from mcp import Client
 from mcp.server import Server
 from mcp_types import CallToolResult, TextContent
 
+import host_setup
 import serving
 from host_setup import SERVER_MODULE, callable_tool
 
@@ -337,3 +338,17 @@ def pipe_holds(fd: int) -> int:
 def pipe_is_full(fd: int) -> bool:
     """Whether a pipe that we write in large pieces holds all it can: its reader has stopped reading (Linux)."""
     return pipe_holds(fd) >= fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+
+
+@pytest.fixture
+def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The entries an in-process install would start once to make their environment, recorded instead of
+    started (a second each); the tests through the command line start them for real."""
+    started: list[dict[str, Any]] = []
+
+    def record(entry: dict[str, Any]) -> float:
+        started.append(entry)
+        return 0.5
+
+    monkeypatch.setattr(host_setup, "prepare_environment", record)
+    return started

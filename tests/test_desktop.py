@@ -19,6 +19,8 @@ from tests.conftest import NAME, PROJECT_DIR, REPLY_TIMEOUT
 
 PACKAGE = "Claude_pzs8sxrjxfjjc"
 
+pytestmark = pytest.mark.usefixtures("prepared")
+
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -74,8 +76,13 @@ def test_an_earlier_packaged_build_logs_beside_its_config(home: Path) -> None:
 
 def test_the_classic_install_reads_appdata(home: Path) -> None:
     assert windows(home) == setup.DesktopInstall(
-        "Claude Desktop, Windows, classic install", classic_config(home), classic_config(home).parent / "logs"
+        "Claude Desktop, Windows, classic install",
+        classic_config(home),
+        classic_config(home).parent / "logs",
+        found=False,
     )
+    classic_config(home).parent.mkdir(parents=True)
+    assert windows(home).found
 
 
 def test_a_package_never_started_leaves_the_classic_file_in_force(home: Path) -> None:
@@ -121,12 +128,16 @@ def test_config_always_wins_and_keeps_the_found_app_s_logs(home: Path, tmp_path:
 
 def test_macos_and_linux(home: Path) -> None:
     support = home / "Library" / "Application Support" / "Claude"
+    (home / "Applications" / "Claude.app").mkdir(parents=True)
     assert setup.find_claude_desktop("darwin", os.environ, home) == setup.DesktopInstall(
         "Claude Desktop, macOS", support / setup.CONFIG_NAME, home / "Library" / "Logs" / "Claude"
     )
+    linux = home / ".config" / "Claude"
     assert setup.find_claude_desktop("linux", {}, home) == setup.DesktopInstall(
-        "Claude Desktop, Linux", home / ".config" / "Claude" / setup.CONFIG_NAME, home / ".config" / "Claude" / "logs"
+        "Claude Desktop, Linux", linux / setup.CONFIG_NAME, linux / "logs", found=False
     )
+    linux.mkdir(parents=True)
+    assert setup.find_claude_desktop("linux", {}, home).found
 
 
 def test_install_writes_the_packaged_file_names_the_other_and_check_names_the_layout(

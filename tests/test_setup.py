@@ -42,6 +42,9 @@ OTHER_CONFIG = {
 }
 
 
+pytestmark = pytest.mark.usefixtures("prepared")
+
+
 @pytest.fixture(autouse=True)
 def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Keep every test away from the real home directory and its Claude config."""
@@ -100,16 +103,15 @@ def test_install_adds_the_entry_and_keeps_everything_else_in_order(
     assert Path(written["mcpServers"][NAME]["command"]).is_absolute()
     out = capsys.readouterr().out
     assert f'Added "{NAME}" in {config}.' in out
-    assert "Fully quit Claude Desktop" in out
+    assert "Start Claude Desktop to load the change" in out
     assert f"mcp-server-{NAME}.log" in out
 
 
-def test_install_backs_up_the_previous_file_byte_for_byte(config: Path) -> None:
+def test_install_backs_up_the_previous_file_byte_for_byte_and_keeps_a_copy_of_what_it_wrote(config: Path) -> None:
     before = config.read_bytes()
     install(config, NAME, dry_run=False)
-    backups = list(config.parent.glob("claude_desktop_config.json.*.bak"))
-    assert len(backups) == 1
-    assert backups[0].read_bytes() == before
+    backups = sorted(config.parent.glob("claude_desktop_config.json.*.bak"))
+    assert [backup.read_bytes() for backup in backups] == [before, config.read_bytes()]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
@@ -125,7 +127,7 @@ def test_a_second_install_writes_nothing(config: Path, capsys: pytest.CaptureFix
     capsys.readouterr()
     install(config, NAME, dry_run=False)
     assert (config.read_bytes(), config.stat().st_mtime_ns, siblings(config)) == after_first
-    assert capsys.readouterr().out == f'"{NAME}" in {config} is already up to date; nothing was written.\n'
+    assert capsys.readouterr().out.startswith(f'"{NAME}" in {config} is already up to date; nothing was written.\n')
 
 
 def test_install_updates_an_outdated_entry_and_keeps_its_other_keys(config: Path) -> None:
@@ -176,7 +178,8 @@ def test_install_creates_the_file_and_its_folder(tmp_path: Path) -> None:
     config = tmp_path / "new" / "Claude" / "claude_desktop_config.json"
     install(config, NAME, dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == {"mcpServers": {NAME: expected_entry()}}
-    assert siblings(config) == ["claude_desktop_config.json"]
+    assert siblings(config) == ["claude_desktop_config.json", "claude_desktop_config.json.1.bak"]
+    assert config.with_name("claude_desktop_config.json.1.bak").read_bytes() == config.read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -255,9 +258,11 @@ def test_uninstall_removes_only_the_entry_and_keeps_a_backup(config: Path, capsy
     capsys.readouterr()
     uninstall(config, NAME, dry_run=False)
     assert json.loads(config.read_text(encoding="utf-8")) == OTHER_CONFIG
-    assert f'Removed "{NAME}" from {config}.' in capsys.readouterr().out
-    newest = max(config.parent.glob("claude_desktop_config.json.*.bak"))
-    assert newest.read_bytes() == installed
+    out = capsys.readouterr().out
+    assert f'Removed "{NAME}" from {config}.' in out
+    *_, previous, newest = sorted(config.parent.glob("claude_desktop_config.json.*.bak"))
+    assert (previous.read_bytes(), newest.read_bytes()) == (installed, config.read_bytes())
+    assert f"The previous file is saved as {previous} " in out
 
 
 def test_uninstall_twice_writes_nothing_the_second_time(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -293,7 +298,7 @@ def test_uninstall_says_to_restart_and_nothing_of_a_log(config: Path, capsys: py
     uninstall(config, NAME, dry_run=False)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f'Removed "{NAME}" from {config}.'
-    assert lines[-1] == "Fully quit Claude Desktop (not just its window) and start it again to load the change."
+    assert lines[-1] == "Start Claude Desktop to load the change: it reads the config only as it starts."
     assert "log" not in " ".join(lines)
 
 
@@ -674,7 +679,7 @@ def test_an_entry_marked_stdio_and_enabled_is_up_to_date(config: Path, capsys: p
         json.dumps({"mcpServers": {NAME: {"type": "stdio", **expected_entry(), "disabled": False}}}), encoding="utf-8"
     )
     install(config, NAME, dry_run=False)
-    assert capsys.readouterr().out == f'"{NAME}" in {config} is already up to date; nothing was written.\n'
+    assert capsys.readouterr().out.startswith(f'"{NAME}" in {config} is already up to date; nothing was written.\n')
 
 
 @pytest.mark.parametrize(
@@ -782,9 +787,9 @@ def test_only_the_newest_backups_are_kept(config: Path, capsys: pytest.CaptureFi
         install(config, NAME, dry_run=False)
         before_uninstall = config.read_bytes()
         uninstall(config, NAME, dry_run=False)
-    backups = sorted(config.parent.glob("claude_desktop_config.json.*.bak"))
+    backups = [backup for _, backup in sorted(setup.backups(config).items())]
     assert len(backups) == setup.KEEP_BACKUPS
-    assert backups[-1].read_bytes() == before_uninstall
+    assert [backup.read_bytes() for backup in backups[-2:]] == [before_uninstall, config.read_bytes()]
     assert f"(the newest {setup.KEEP_BACKUPS} backups are kept)" in capsys.readouterr().out
 
 
@@ -917,9 +922,8 @@ def test_backups_are_numbered_and_the_one_just_written_is_never_deleted(
     monkeypatch.setattr(setup.time, "time", lambda: 0.0)
     install(config, NAME, dry_run=False)
     out = capsys.readouterr().out
-    newest = config.with_name(f"{config.name}.10.bak")
-    assert f"The previous file is saved as {newest} (the newest 3 backups are kept)." in out
-    assert newest.read_text(encoding="utf-8") == json.dumps(OTHER_CONFIG, indent=4)
-    assert sorted(path.name for path in config.parent.glob("*.bak")) == [
-        f"{config.name}.{number}.bak" for number in (10, 8, 9)
-    ]
+    previous, written = (config.with_name(f"{config.name}.{number}.bak") for number in (10, 11))
+    assert f"The previous file is saved as {previous} (the newest 4 backups are kept)." in out
+    assert previous.read_text(encoding="utf-8") == json.dumps(OTHER_CONFIG, indent=4)
+    assert written.read_bytes() == config.read_bytes()
+    assert sorted(setup.backups(config)) == [8, 9, 10, 11]

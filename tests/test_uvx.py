@@ -121,11 +121,13 @@ def test_every_host_setup_can_start_it_with_uvx() -> None:
         assert str(PROJECT_DIR) not in written, host.key
 
 
-def test_install_writes_the_uvx_entry_with_uvx_s_absolute_path(tmp_path: Path) -> None:
+def test_install_writes_the_uvx_entry_with_uvx_s_absolute_path(tmp_path: Path, prepared: list[object]) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    setup.install(setup.claude_desktop(config), NAME, dry_run=False, uvx="git+https://github.com/OWNER/heartbeat")
-    entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
-    assert entry == {"command": setup.uvx_path(), "args": ["--from", "git+https://github.com/OWNER/heartbeat", SCRIPT]}
+    entry = setup.launch_entry("git+https://github.com/OWNER/heartbeat")
+    setup.install(setup.claude_desktop(config), NAME, dry_run=False, entry=entry)
+    written = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
+    assert written == {"command": setup.uvx_path(), "args": ["--from", "git+https://github.com/OWNER/heartbeat", SCRIPT]}
+    assert prepared == [written]
 
 
 @pytest.mark.parametrize("arguments", [["hosts", "--uvx", "claude-code"], ["hosts", "claude-code", "--uvx"]])
