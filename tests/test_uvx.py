@@ -126,7 +126,10 @@ def test_install_writes_the_uvx_entry_with_uvx_s_absolute_path(tmp_path: Path, p
     entry = setup.launch_entry("git+https://github.com/OWNER/heartbeat")
     setup.install(setup.claude_desktop(config), NAME, dry_run=False, entry=entry)
     written = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
-    assert written == {"command": setup.uvx_path(), "args": ["--from", "git+https://github.com/OWNER/heartbeat", SCRIPT]}
+    assert written == {
+        "command": setup.uvx_path(),
+        "args": ["--from", "git+https://github.com/OWNER/heartbeat", SCRIPT],
+    }
     assert prepared == [written]
 
 
