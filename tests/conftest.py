@@ -99,6 +99,18 @@ def initialize_request(request_id: int = 1, version: str = "2025-11-25") -> dict
     }
 
 
+def envelope(**params: Any) -> dict[str, Any]:
+    """Params carrying the 2026-07-28 per-request `_meta` envelope."""
+    return {
+        **params,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+            "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": {},
+        },
+    }
+
+
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 

@@ -37,6 +37,7 @@ from tests.conftest import (
     StdioServer,
     assert_clean_exit,
     call_request,
+    envelope,
     host_launch,
     initialize_request,
     run_script,
@@ -56,18 +57,6 @@ INVALID_REQUEST = {
     "id": None,
     "error": {"code": -32600, "message": "Invalid Request: not a JSON-RPC 2.0 message"},
 }
-
-
-def envelope(**params: Any) -> dict[str, Any]:
-    """Params carrying the 2026-07-28 per-request `_meta` envelope."""
-    return {
-        **params,
-        "_meta": {
-            "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
-            "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "0"},
-            "io.modelcontextprotocol/clientCapabilities": {},
-        },
-    }
 
 
 def assert_sample_answered(reply: dict[str, Any]) -> None:

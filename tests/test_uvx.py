@@ -58,28 +58,24 @@ def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path, git_url: str) -> N
     serves_a_call(git_url, elsewhere)
 
 
-def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_path: Path, git_url: str) -> None:
-    done = subprocess.run(
-        [
-            setup.uvx_path(),
-            "--python",
-            sys.executable,
-            "--from",
-            git_url,
-            SETUP_SCRIPT,
-            "hosts",
-            "claude-code",
-            "--uvx",
-            "--json",
-        ],
-        cwd=tmp_path,
+def run_installed_setup_tool(source: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The setup tool as uvx installs it from `source`: a package in uv's cache, with no checkout beside it."""
+    return subprocess.run(
+        [setup.uvx_path(), "--python", sys.executable, "--from", source, SETUP_SCRIPT, *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    [claude_code] = json.loads(done.stdout)
+
+
+def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_path: Path, git_url: str) -> None:
+    config = tmp_path / "claude_desktop_config.json"
+    for arguments in (["hosts", "claude-code", "--json"], ["install", "--config", str(config)]):
+        done = run_installed_setup_tool(git_url, *arguments, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    [claude_code] = json.loads(run_installed_setup_tool(git_url, "hosts", "claude-code", "--json", cwd=tmp_path).stdout)
     *_, uvx, source_flag, source, script = claude_code["command"]
     assert (Path(uvx).is_absolute(), Path(uvx).stem, source_flag, source, script) == (
         True,
@@ -88,25 +84,20 @@ def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_p
         git_url,
         SCRIPT,
     )
-    refused = subprocess.run(
-        [
-            setup.uvx_path(),
-            "--python",
-            sys.executable,
-            "--from",
-            git_url,
-            SETUP_SCRIPT,
-            "uninstall",
-            "--config",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
+    assert entry == {"command": uvx, "args": ["--from", git_url, SCRIPT]}  # Never a folder in uv's cache.
+    refused = run_installed_setup_tool(git_url, "uninstall", "--config", str(tmp_path), cwd=tmp_path)
     last = refused.stderr.splitlines()[-1]  # After uvx's own lines.
     assert (refused.returncode, last.partition(":")[0]) == (1, f"{SETUP_SCRIPT} uninstall"), refused.stderr
+
+
+def test_installed_from_a_folder_whose_name_has_a_space_it_names_that_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "my server"
+    shutil.copytree(PROJECT_DIR, folder, ignore=shutil.ignore_patterns(*LEFT_OUT, "tests", "bench", "docs", "bundle"))
+    done = run_installed_setup_tool(str(folder), "hosts", "claude-desktop", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [desktop] = json.loads(done.stdout)
+    assert json.loads(desktop["content"])["mcpServers"][NAME]["args"] == ["--from", str(folder), SCRIPT]
 
 
 def test_every_host_setup_can_start_it_with_uvx() -> None:
