@@ -1,12 +1,14 @@
 """Set this server up in Claude Desktop and other hosts, take it out again, and check that it answers.
 
     uv run host_setup.py check       # start it as Claude Desktop will and call a tool once
-    uv run host_setup.py install     # add it to Claude Desktop's config
+    uv run host_setup.py install     # add it to Claude Desktop's config (quit the app first)
     uv run host_setup.py uninstall   # remove it again
+    uv run host_setup.py restore     # put back what the app's own save of the config lost
     uv run host_setup.py hosts       # the exact setup for each host, with this folder's paths
 
-Edits to the config lose nothing: a change is refused rather than risk other content,
-the previous file is kept as a backup, and the new one replaces it atomically.
+Edits to the config lose nothing: a change is refused rather than risk other content (or
+while the app runs, which would save its own copy over it), the file before and after is
+kept as a backup, and the new one replaces it atomically.
 Not shipped in the bundle: a host never runs this.
 """
 
@@ -1199,10 +1201,10 @@ def host_setups(name: str, uvx: str | None = None) -> list[HostSetup]:
         HostSetup(
             "claude-desktop",
             "Claude Desktop",
+            "Quit Claude Desktop fully; then "
             f"`uv run host_setup.py install{f' --uvx {shlex.quote(uvx)}' if uvx else ''}` merges this into "
-            f"{desktop or 'the config Claude Desktop reads'}, "
-            "keeping all else:",
-            "uv run host_setup.py check; then quit Claude Desktop fully and start it again",
+            f"{desktop or 'the config Claude Desktop reads'}, keeping all else:",
+            "uv run host_setup.py check; then start Claude Desktop",
             file=desktop,
             content=as_json({"mcpServers": {name: entry}}),
         ),
