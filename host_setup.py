@@ -926,7 +926,7 @@ async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None 
     """
     report: dict[str, Any] = {
         "ok": False,
-        "app": f"{app.kind}{' (the config named with --config)' if app.named else ''}",
+        "app": app.kind + (" (the config named with --config)" if app.named else "" if app.found else " (not found here)"),
         "config": str(app.config),
         "log": app.log_file(name),
     }
