@@ -71,6 +71,7 @@ SERVER_MODULE = server_module()
 CHECK_TEXT = "check"  # The string argument `check` fills in, where a tool's schema allows it.
 HOST_RUN_FLAGS = ["--no-dev", "--frozen"]  # Only what serving needs; the lock as it is (README: "Runs as locked").
 KEEP_BACKUPS = 4  # Backups of the config kept beside it (an edit writes two); older ones are deleted.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # A real config holds a few kB; a larger file is corrupt or hostile.
 EDIT_ATTEMPTS = 3  # Read-modify-write rounds before giving up on a config that keeps changing under us.
 
 
@@ -335,19 +336,32 @@ def read_config(path: Path) -> tuple[bytes | None, dict[str, Any]]:
     regular file, text that is not UTF-8 JSON (NaN and Infinity included), and a key that
     appears twice in one object (a reader keeps only one of them; this tool will not guess).
     """
+    data = read_bounded(path)
+    return data, {} if data is None else parse_config(path, data)
+
+
+def read_bounded(path: Path) -> bytes | None:
+    """A regular file's bytes (None when absent), refused before they are read when there are more than
+    any config holds: a file of gigabytes is corrupt or hostile."""
     try:
         # Non-blocking, so that a FIFO is refused below instead of waited on.
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        return None, {}
+        return None
     except OSError as error:
         raise SetupError(f"cannot read {path}: {error.strerror}.") from None
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
         os.close(descriptor)
         raise SetupError(f"{path} is not a regular file; this tool edits only a plain JSON file.")
     with os.fdopen(descriptor, "rb") as file:
-        data = file.read()
-    return data, parse_config(path, data)
+        data = file.read(MAX_CONFIG_BYTES + 1)  # It may have grown since fstat.
+    if (size := max(status.st_size, len(data))) > MAX_CONFIG_BYTES:
+        raise SetupError(
+            f"{path} holds {size:,} bytes, far more than any config (this tool reads {MAX_CONFIG_BYTES:,} at most); "
+            "move it aside."
+        )
+    return data
 
 
 @dataclass(frozen=True)
@@ -524,16 +538,18 @@ def backups(path: Path) -> dict[int, Path]:
 
 def read_backup(backup: Path | None) -> bytes | None:
     try:
-        return backup.read_bytes() if backup else None
-    except OSError:
+        return read_bounded(backup) if backup else None
+    except SetupError:  # Not ours to judge: it is left out.
         return None
 
 
 def loadable_backups(path: Path) -> Generator[tuple[Path, dict[str, Any]]]:
     """The config's backups that Claude Desktop would load, newest first, with their content."""
     for _, backup in sorted(backups(path).items(), reverse=True):
+        if (data := read_backup(backup)) is None:
+            continue
         try:
-            content = parse_config(backup, read_backup(backup) or b"")
+            content = parse_config(backup, data)
         except SetupError:
             continue
         if not rejected_entries(content, backup):
@@ -926,7 +942,8 @@ async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None 
     """
     report: dict[str, Any] = {
         "ok": False,
-        "app": app.kind + (" (the config named with --config)" if app.named else "" if app.found else " (not found here)"),
+        "app": app.kind
+        + (" (the config named with --config)" if app.named else "" if app.found else " (not found here)"),
         "config": str(app.config),
         "log": app.log_file(name),
     }
@@ -1006,8 +1023,12 @@ def answer(result: types.CallToolResult, tool: str) -> str:
     """The call's first text, for the report; an error result fails the check."""
     text = next((part.text for part in result.content if isinstance(part, types.TextContent)), "")
     if result.is_error:
-        raise SetupError(f"{tool} answered with an error: {text[:300]}")
-    return text[:200]
+        raise SetupError(f"{tool} answered with an error: {shortened(text, 300)}")
+    return shortened(text, 200)
+
+
+def shortened(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def callable_tool(tools: list[types.Tool]) -> tuple[str, dict[str, Any]] | None:
@@ -1130,7 +1151,7 @@ def print_check(report: dict[str, Any]) -> None:
 
 # hosts: the exact setup for each host, for this folder -------------------------------
 
-INSPECTOR = "@modelcontextprotocol/inspector@0.15.0"  # The newest that runs on Node.js 20.
+INSPECTOR = "@modelcontextprotocol/inspector@0.15.0"  # The newest that does not ask for Node.js 22.
 HOSTS = (
     "claude-desktop",
     "claude-code",

@@ -19,13 +19,15 @@ import inspect
 import json
 import logging
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import mcp_types as types
 from mcp import MCPError
@@ -52,7 +54,7 @@ def identity(module_file: str) -> tuple[str, str]:
     """The server's name and version, written once: in the pyproject.toml beside its module, or, once
     installed as a package (`uvx`), in that package's metadata."""
     if project := checkout_project(module_file):
-        return project["name"], project["version"]
+        return project["name"], declared_version(project, Path(module_file).with_name("pyproject.toml"))
     module = Path(module_file).stem
     if not (distributions := metadata.packages_distributions().get(module)):
         raise SystemExit(
@@ -62,10 +64,37 @@ def identity(module_file: str) -> tuple[str, str]:
     return distributions[0], metadata.version(distributions[0])
 
 
+# What hatchling reads a version from, in a file that [tool.hatch.version] names (its default pattern).
+VERSION_LINE = re.compile(r"""^(?:__version__|VERSION) *= *(['"])v?(?P<version>.+?)\1""", re.MULTILINE | re.IGNORECASE)
+
+
+def declared_version(project: dict[str, Any], pyproject: Path) -> str:
+    """[project]'s version as written; a dynamic one as the installed metadata has it, or as hatchling reads
+    it from the file that [tool.hatch.version] names. Anything else is refused in one line."""
+    if isinstance(version := project.get("version"), str) and version:
+        return version
+    if "version" not in project.get("dynamic", []):
+        raise SystemExit(f'{pyproject}: [project] needs a version, such as `version = "0.1.0"`')
+    with suppress(metadata.PackageNotFoundError):
+        return metadata.version(project["name"])
+    source = read_pyproject(pyproject).get("tool", {}).get("hatch", {}).get("version", {}).get("path")
+    if isinstance(source, str):
+        try:
+            if found := VERSION_LINE.search((pyproject.parent / source).read_text(encoding="utf-8")):
+                return found["version"]
+        except (OSError, UnicodeDecodeError):
+            pass
+        raise SystemExit(f"{pyproject}: [tool.hatch.version] names {source}, which holds no readable __version__")
+    raise SystemExit(
+        f"{pyproject}: the version is dynamic, and no installed metadata or [tool.hatch.version] path gives it; "
+        'write `version = "0.1.0"` under [project] instead'
+    )
+
+
 def scripts(module_file: str) -> dict[str, str]:
     """The project's console scripts and the module each runs: the server's, and the setup tool's."""
     if project := checkout_project(module_file):
-        return {name: target.split(":")[0] for name, target in project["scripts"].items()}
+        return {name: str(target).split(":")[0] for name, target in project["scripts"].items()}
     distribution = metadata.distribution(identity(module_file)[0])
     return {point.name: point.module for point in distribution.entry_points if point.group == "console_scripts"}
 
@@ -75,9 +104,30 @@ def checkout_project(module_file: str) -> dict[str, Any] | None:
     pyproject = Path(module_file).with_name("pyproject.toml")
     if not pyproject.is_file():
         return None
-    project: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-    targets = project.get("scripts", {}).values()
-    return project if any(str(target).startswith(f"{Path(module_file).stem}:") for target in targets) else None
+    project = read_pyproject(pyproject).get("project")
+    if not isinstance(project, dict):
+        return None
+    project = cast(dict[str, Any], project)
+    targets = project.get("scripts", {})
+    if not isinstance(targets, dict) or not any(
+        str(target).startswith(f"{Path(module_file).stem}:") for target in cast(dict[str, Any], targets).values()
+    ):
+        return None
+    if not isinstance(project.get("name"), str) or not project["name"]:
+        raise SystemExit(f'{pyproject}: [project] needs a name, such as `name = "my-server"`')
+    return project
+
+
+def read_pyproject(pyproject: Path) -> dict[str, Any]:
+    """The parsed file; one that cannot be read is refused in one line naming it and the problem."""
+    try:
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise SystemExit(f"{pyproject}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise SystemExit(f"{pyproject}: not UTF-8 text") from None
+    except OSError as error:
+        raise SystemExit(f"{pyproject}: cannot be read: {error.strerror}") from None
 
 
 def title(name: str) -> str:
@@ -259,7 +309,8 @@ def main(server: Server[Any], tools: Tools, argv: list[str] | None = None) -> No
     variable = log_level_variable(server.name)
     program = Path(sys.argv[0]).name
     parser = argparse.ArgumentParser(
-        description=f"{server.name}: an MCP server with the tools {', '.join(tools.handlers)}, served over stdio.",
+        description=f"{server.name}: an MCP server with the tool{'s' if len(tools.handlers) > 1 else ''} "
+        f"{', '.join(tools.handlers)}, served over stdio.",
         epilog=f"An MCP host starts it as: uv --directory <this folder> run --no-dev --frozen {program}. "
         "To set it up in a host or check it: uv run host_setup.py --help",
     )

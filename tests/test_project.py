@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,53 @@ def test_a_module_that_project_scripts_leaves_out_says_so_in_one_line(tmp_path: 
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.count("\n") == 1, done.stderr
     assert "[project.scripts]" in done.stderr, done.stderr
+
+
+def copy_with_pyproject(folder: Path, edit: Callable[[str], str]) -> None:
+    """The shipped modules in `folder`, beside this project's pyproject.toml as `edit` changes it."""
+    for file in SHIPPED:
+        shutil.copy(PROJECT_DIR / file, folder)
+    pyproject = (PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8")
+    (folder / "pyproject.toml").write_text(edit(pyproject), encoding="utf-8")
+
+
+def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
+
+
+DYNAMIC = (f'version = "{VERSION}"', 'dynamic = ["version"]')
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda text: text.replace(*DYNAMIC), "the version is dynamic, and no installed metadata or "),
+        (lambda text: text.replace("[project]\n", "[project\n"), "not valid TOML: "),
+        (lambda text: text.replace(f'version = "{VERSION}"\n', ""), "[project] needs a version"),
+        (lambda text: re.sub(r"^name = .*$", "name = 3", text, count=1, flags=re.MULTILINE), "needs a name"),
+    ],
+    ids=["dynamic", "syntax", "no-version", "no-name"],
+)
+@pytest.mark.parametrize("run", [[SERVER_FILE, "--version"], ["host_setup.py", "--help"]], ids=["server", "setup"])
+def test_a_pyproject_the_identity_cannot_come_from_is_one_line_naming_it(
+    tmp_path: Path, edit: Callable[[str], str], problem: str, run: list[str]
+) -> None:
+    copy_with_pyproject(tmp_path, edit)
+    done = run_in(tmp_path, *run)
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    assert done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}: "), done.stderr
+    assert problem in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_dynamic_version_is_read_where_hatchling_reads_it(tmp_path: Path) -> None:
+    hatch = '\n[tool.hatch.version]\npath = "about.py"\n'
+    copy_with_pyproject(tmp_path, lambda text: text.replace(*DYNAMIC) + hatch)
+    (tmp_path / "about.py").write_text('__version__ = "2.7.1"\n', encoding="utf-8")
+    for run in ([SERVER_FILE, "--version"], ["host_setup.py", "--help"]):
+        done = run_in(tmp_path, *run)
+        assert done.returncode == 0, done.stderr
+    assert run_in(tmp_path, SERVER_FILE, "--version").stdout == f"{NAME} 2.7.1\n"
 
 
 def test_the_server_has_no_script_block_that_would_bypass_the_lock() -> None:

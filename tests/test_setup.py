@@ -211,6 +211,37 @@ def test_the_cli_refuses_invalid_json_in_one_line_without_a_traceback(config: Pa
     assert config.read_text(encoding="utf-8") == "{oops"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="an address-space limit is POSIX's (resource)")
+@pytest.mark.parametrize("command", ["install", "check", "uninstall", "restore"])
+def test_a_huge_config_is_refused_before_it_is_read(config: Path, command: str) -> None:
+    import resource  # noqa: PLC0415 (POSIX only)
+
+    with config.open("r+b") as file:
+        file.truncate(4 * 1024**3)  # Sparse: 4 GiB on no disk.
+    limit = 3 * 1024**3
+
+    def in_3_gib() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    done = subprocess.run(
+        [sys.executable, "host_setup.py", command, "--config", str(config)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=REPLY_TIMEOUT,
+        preexec_fn=in_3_gib,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    unchanged = " Nothing was written." if command != "check" else ""
+    assert done.stderr == (
+        f"host_setup {command}: {config} holds 4,294,967,296 bytes, far more than any config "
+        f"(this tool reads {setup.MAX_CONFIG_BYTES:,} at most); move it aside.{unchanged}\n"
+    )
+    assert config.stat().st_size == 4 * 1024**3
+    assert siblings(config) == [config.name]
+
+
 def test_a_byte_order_mark_from_notepad_is_accepted_and_not_written_back(config: Path) -> None:
     config.write_bytes(b"\xef\xbb\xbf" + json.dumps(OTHER_CONFIG).encode())
     install(config, NAME, dry_run=False)
@@ -466,7 +497,12 @@ def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
     assert report["tools"] == [tool.name for tool in TOOLS]
     assert report["called"] == f"{SAMPLE_TOOL} {json.dumps(SAMPLE_ARGUMENTS)}"
     assert report["answer"]
+    assert len(report["answer"]) < 200 or (len(report["answer"]), report["answer"][-3:]) == (203, "...")
     assert report["round_trip_ms"] > 0
+
+
+def test_a_long_answer_is_cut_with_an_ellipsis() -> None:
+    assert (setup.shortened("a" * 200, 200), setup.shortened("a" * 201, 200)) == ("a" * 200, "a" * 200 + "...")
 
 
 def entry_in(config: Path, entry: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,8 @@ import heartbeat
 from tests.conftest import (
     INITIALIZED,
     MODERN_VERSION,
+    PROJECT_DIR,
+    REPLY_TIMEOUT,
     StdioServer,
     assert_clean_exit,
     call_request,
@@ -178,6 +181,27 @@ def test_the_reply_repeats_at_most_100_characters_of_the_client_s_name_and_versi
     assert len(json.dumps(called)) < 4096
     process.close_stdin()
     assert_clean_exit(process)
+
+
+def test_the_longest_reply_the_documented_limits_allow_is_within_the_contract_s_bound() -> None:
+    """The longest user and client name and version, of each kind of character that JSON writes longest."""
+    stated = re.search(r"replies are at most ([\d,]+) bytes", (PROJECT_DIR / "docs" / "contract.md").read_text("utf-8"))
+    assert stated, "docs/contract.md must say how long a reply can be"
+    characters = ("\x01", '"', "\\", "\U0001f600", "é")
+    processes = [StdioServer() for _ in characters]
+    longest = 0
+    for character, process in zip(characters, processes, strict=True):
+        introduce = initialize_request()
+        introduce["params"]["clientInfo"] = {"name": character * 100, "version": character * 100}
+        process.request(introduce)
+        process.send(INITIALIZED)
+        process.send(call_request(2, "get_heartbeat", {"user": character * heartbeat.MAX_USER_LENGTH}))
+        line = process.lines.get(timeout=REPLY_TIMEOUT).rstrip(b"\n")
+        assert json.loads(line)["result"]["isError"] is False, line[:300]
+        longest = max(longest, len(line))
+        process.close_stdin()
+        assert_clean_exit(process)
+    assert longest <= int(stated[1].replace(",", "")) <= longest + 512, longest
 
 
 def test_a_2026_client_is_named_in_the_reply_and_one_that_does_not_introduce_itself_is_null() -> None:
