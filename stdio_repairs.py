@@ -165,6 +165,8 @@ class Wire:
         self.made_nonblocking = writes and self.on_loop and set_blocking(fd, False)
         self.unwritten = memoryview(b"")  # The rest of the line being written.
         self.after_line: Callable[[], None] | None = None  # What a stop does once that line is out.
+        # Its worker thread, one at a time: never waiting for a token behind tools that use anyio's threads.
+        self.thread = anyio.CapacityLimiter(1)
 
     @classmethod
     def claim(cls, fd: int, diversion: str | None) -> Wire:
@@ -181,7 +183,7 @@ class Wire:
 
     async def read(self) -> bytes:
         if not self.on_loop:
-            return await anyio.to_thread.run_sync(in_worker, self.fd, None, abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(in_worker, self.fd, None, abandon_on_cancel=True, limiter=self.thread)
         while True:
             await anyio.wait_readable(self.fd)
             with suppress(BlockingIOError):  # A parent may have made it non-blocking; readiness can be stale.
@@ -191,7 +193,7 @@ class Wire:
         self.unwritten = memoryview(data)
         while self.unwritten:
             if not self.on_loop:
-                written = await anyio.to_thread.run_sync(in_worker, self.fd, self.unwritten)
+                written = await anyio.to_thread.run_sync(in_worker, self.fd, self.unwritten, limiter=self.thread)
             else:
                 try:
                     written = os.write(self.fd, self.unwritten)
@@ -210,6 +212,20 @@ class Wire:
         """End the process now (`os._exit`: a worker thread may still be reading stdin), stdout restored."""
         self.restore()
         os._exit(code)
+
+    def exit_after(self, seconds: float, code: int) -> None:
+        """End the process `seconds` from now, unless it has ended by then: a write in a worker thread to a
+        stdout nobody reads cannot be cancelled, and would keep it alive for ever."""
+        deadline = threading.Timer(seconds, self.exit, (code,))
+        deadline.daemon = True
+        deadline.start()
+
+    def end(self, code: int) -> None:
+        """End the process once the line being written is out, or after STOP_SECONDS if it never is."""
+        if not self.unwritten or self.after_line is not None:
+            self.exit(code)
+        self.after_line = partial(self.exit, code)
+        self.exit_after(STOP_SECONDS, code)
 
 
 def in_worker(fd: int, data: memoryview | None) -> Any:
@@ -420,12 +436,13 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
 
     async def drain(self) -> None:
         """Repairs #2678 (requests cancelled at stdin EOF): EOF reaches the SDK once every request read has
-        settled, for at most DRAIN_SECONDS, so `printf ... | uv run heartbeat.py` prints every answer.
-        Delete once the SDK's stdio transport waits for them itself."""
+        settled, for at most DRAIN_SECONDS, so `printf ... | uv run heartbeat.py` prints every answer; then
+        the process ends within STOP_SECONDS. Delete once the SDK's stdio transport waits for them itself."""
         with anyio.move_on_after(DRAIN_SECONDS):
             await self.outbox.wait(lambda: not self.outbox.held)
         if unanswered := self.outbox.held:
             log.warning("stdin closed; %d requests still unanswered after %g s", unanswered, DRAIN_SECONDS)
+            self.outbox.wire.exit_after(STOP_SECONDS, 0)  # As a stop does, should the last replies never go out.
 
     async def refuse(self, reply: types.JSONRPCError) -> None:
         self.warn(reply)
@@ -450,10 +467,7 @@ def stop_on_signals(logger: logging.Logger, stdout: Wire) -> None:
 
     def stop(signum: int, frame: FrameType | None) -> None:
         last_words(logger, f"stopping on {signal.Signals(signum).name}")
-        if not stdout.unwritten or stdout.after_line is not None:
-            stdout.exit(0)
-        stdout.after_line = partial(stdout.exit, 0)
-        threading.Timer(STOP_SECONDS, stdout.exit, (0,)).start()
+        stdout.end(0)
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, stop)

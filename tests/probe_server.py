@@ -1,7 +1,8 @@
 """A test-only MCP server on the same stdio repairs, with tools that the transport tests need.
 
 `echo` answers its text; `hold` awaits until a `release` call (a slow tool that awaits,
-without any timing); `big` answers `size` bytes of text; `log` writes one log line of `size`
+without any timing), and `hold_in_thread` waits for it in one of anyio's worker threads (a
+tool that calls a blocking library); `big` answers `size` bytes of text; `log` writes one log line of `size`
 bytes to stderr; `roots` asks the client for its roots (a request of the server's) and answers
 what came back. Run as `python -m tests.probe_server` from the project folder.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import mcp_types as types
 from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
@@ -28,6 +31,7 @@ def tool(name: str, **properties: str) -> types.Tool:
 TOOLS = [
     tool("echo", text="string"),
     tool("hold"),
+    tool("hold_in_thread"),
     tool("release"),
     tool("big", size="integer"),
     tool("log", size="integer"),
@@ -41,10 +45,13 @@ class Gate:
 
     def __init__(self) -> None:
         self.opened = anyio.Event()
+        self.opened_for_threads = threading.Event()
 
     def release(self) -> None:
         self.opened.set()
+        self.opened_for_threads.set()
         self.opened = anyio.Event()
+        self.opened_for_threads = threading.Event()
 
 
 gate = Gate()
@@ -63,6 +70,9 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
             text = str(arguments["text"])
         case "hold":
             await gate.opened.wait()
+            text = "released"
+        case "hold_in_thread":
+            await anyio.to_thread.run_sync(gate.opened_for_threads.wait, abandon_on_cancel=True)
             text = "released"
         case "release":
             gate.release()

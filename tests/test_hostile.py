@@ -25,6 +25,7 @@ from stdio_repairs import (
     MAX_IN_FLIGHT,
     MAX_LINE_BYTES,
     MAX_UNREADABLE_WARNINGS,
+    STOP_SECONDS,
     TOO_DEEP,
 )
 from tests.conftest import (
@@ -339,6 +340,31 @@ def test_cancelled_calls_free_their_slots_and_get_no_reply(probe: StdioServer) -
     stderr = assert_clean_exit(probe)
     assert probe.remaining_stdout() == []
     assert not [line for line in stderr if "unanswered" in line]
+
+
+def test_tools_that_wait_in_worker_threads_never_starve_the_transport(probe: StdioServer) -> None:
+    calls = 50  # More than the 40 threads anyio lends at once, which the tools then hold.
+    for number in range(calls):
+        probe.send(call_request(number, "hold_in_thread", {}))
+    assert probe.request(PING) == PONG
+    probe.send(cancel(7))
+    probe.send(call_request("release", "release", {}))
+    answered = {probe.read()["id"] for _ in range(calls)}
+    assert answered == {*range(calls), "release"} - {7}
+    probe.close_stdin()
+    assert_clean_exit(probe)
+    assert probe.remaining_stdout() == []
+
+
+def test_eof_with_stdout_unread_ends_the_server_within_the_drain_and_the_stop_bound() -> None:
+    process = subprocess.Popen(PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    replies = [call_request(number, "big", {"size": 4096}) for number in range(60)]  # Far more than a pipe holds.
+    assert process.stdin
+    process.stdin.write(frames(initialize_request(), INITIALIZED, *replies))
+    process.stdin.close()
+    assert process.wait(timeout=DRAIN_SECONDS + STOP_SECONDS + REPLY_TIMEOUT) == 0
+    assert process.stdout
+    process.stdout.close()
 
 
 def test_eof_waits_for_a_slow_call_only_so_long_and_says_so() -> None:
