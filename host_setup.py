@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import io
 import json
 import logging
@@ -39,8 +40,7 @@ from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, TextIO, cast
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlparse
 
 import anyio
 import mcp_types as types
@@ -53,7 +53,9 @@ from pydantic_core import SchemaError, SchemaValidator, core_schema
 import serving
 from serving import json_type
 
-if sys.platform != "win32":
+if sys.platform == "win32":
+    import msvcrt
+else:
     import fcntl
 
 
@@ -271,7 +273,13 @@ def uvx_source() -> str:
     if "vcs_info" in found:
         revision = found["vcs_info"].get("requested_revision")
         return f"git+{url}" + (f"@{revision}" if revision else "")
-    return url2pathname(urlparse(url).path) if url.startswith("file://") else url  # "my%20server" is "my server".
+    return file_url_path(url) if url.startswith("file://") else url
+
+
+def file_url_path(url: str) -> str:
+    """A file:// URL's path as this OS writes it: file:///C:/my%20server is C:\\my server on Windows."""
+    path = unquote(urlparse(url).path)
+    return str(Path(path[1:] if sys.platform == "win32" and re.match(r"/[A-Za-z]:", path) else path))
 
 
 # Ready before the app asks ---------------------------------------------------------
@@ -452,23 +460,33 @@ def serialize_config(path: Path, config: dict[str, Any]) -> bytes:
 
 
 @contextmanager
-def editing(folder: Path) -> Generator[bool]:
-    """Hold the folder's lock while the config is read, changed and written (POSIX only).
-
-    Two runs of this program then edit one config in turn. Yields False, holding nothing,
-    while the folder does not exist yet.
-    """
-    if not folder.is_dir():
+def editing(config: Path) -> Generator[bool]:
+    """Hold a lock while the config is read, changed and written, so that two runs of this program edit
+    it in turn: its folder's (flock), or on Windows, which locks no folder, a `.lock` file's beside it.
+    Yields False, holding nothing, while the folder does not exist yet."""
+    if not config.parent.is_dir():
         yield False
     elif sys.platform == "win32":
-        yield True
+        with open(config.with_name(f".{config.name}.lock"), "a+b") as lock:
+            msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)  # Retries for 10 s, then fails with OSError.
+            try:
+                yield True
+            finally:
+                msvcrt.locking(lock.fileno(), msvcrt.LK_UNLCK, 1)
     else:
-        descriptor = os.open(folder, os.O_RDONLY)
+        descriptor = os.open(config.parent, os.O_RDONLY)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             yield True
         finally:
             os.close(descriptor)
+
+
+def make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SetupError(f"cannot make the folder {folder}: {error.strerror}.") from None
 
 
 def write_atomically(path: Path, data: bytes, mode: int | None) -> None:
@@ -589,7 +607,7 @@ def edit_config(config_path: Path, change: Change, dry_run: bool) -> Edit:
     target = Path(os.path.realpath(config_path))  # Write through a symlinked config, not over it.
     try:
         for _ in range(EDIT_ATTEMPTS):
-            with editing(target.parent) as folder_exists:
+            with editing(target) as folder_exists:
                 before, config = read_config(target)
                 if (done := change(config)) is None:
                     return Edit(target, None)
@@ -599,7 +617,7 @@ def edit_config(config_path: Path, change: Change, dry_run: bool) -> Edit:
                 if dry_run:
                     return Edit(target, done, before, data)
                 if not folder_exists:  # Create it, then edit again under its lock.
-                    target.parent.mkdir(parents=True, exist_ok=True)
+                    make_folder(target.parent)
                     continue
                 if before is not None and not stat.S_IMODE(os.stat(target).st_mode) & stat.S_IWUSR:
                     raise SetupError(f"{target} is read-only; make it writable first if you want it changed.")
@@ -919,6 +937,7 @@ class WatchedStdout(ObjectReceiveStream[SessionMessage]):
         if isinstance(item, Exception):
             details = item.errors() if isinstance(item, ValidationError) else []
             line = details[0]["input"] if details and isinstance(details[0]["input"], str) else str(item)
+            line = line.removesuffix("\r")  # Windows' text mode ends a printed line with CR LF.
             raise NotJsonRpc(f"the server wrote something that is not JSON-RPC to stdout: {line[:200]!r}")
         return item
 
@@ -1126,7 +1145,9 @@ def print_check(report: dict[str, Any]) -> None:
     print(f"{NAME} check: {'OK' if report['ok'] else 'FAILED'}")
     print(f"  app:        {shown(report['app'])}")
     print(f"  reads:      {shown(report['config'])}")
-    print(f"  command:    {shown(shlex.join(report['command']))}")
+    print(f"  command:    {shown(command_line(report['command']))}")
+    if sys.platform == "win32" and powershell_line(report["command"]) != command_line(report["command"]):
+        print(f"  powershell: {shown(powershell_line(report['command']))}")
     print(f"  from:       {shown(report['source'])}")
     for label, key, unit in [
         ("protocol", "protocol_version", ""),
@@ -1223,7 +1244,7 @@ def host_setups(name: str, uvx: str | None = None) -> list[HostSetup]:
             "claude-desktop",
             "Claude Desktop",
             "Quit Claude Desktop fully; then "
-            f"`uv run host_setup.py install{f' --uvx {shlex.quote(uvx)}' if uvx else ''}` merges this into "
+            f"`uv run host_setup.py install{f' --uvx {command_line([uvx])}' if uvx else ''}` merges this into "
             f"{desktop or 'the config Claude Desktop reads'}, keeping all else:",
             "uv run host_setup.py check; then start Claude Desktop",
             file=desktop,
@@ -1299,7 +1320,7 @@ def host_setups(name: str, uvx: str | None = None) -> list[HostSetup]:
             "fast-agent",
             "fast-agent",
             f"Create {fast_agent} with this, or add the server to the mcp.servers of a config you have:",
-            f"fast-agent go --config-path {shlex.quote(str(fast_agent))} --servers {name}",
+            f"fast-agent go --config-path {command_line([str(fast_agent)])} --servers {name}",
             file=fast_agent,
             content=f"mcp:\n  servers:\n    {json.dumps(name)}:\n"
             f"      command: {json.dumps(entry['command'], ensure_ascii=False)}\n      args: [{yaml_args}]\n",
@@ -1314,9 +1335,28 @@ def host_setups(name: str, uvx: str | None = None) -> list[HostSetup]:
     ]
 
 
-def command_line(argv: list[str]) -> str:
-    """`argv` as this platform's shell reads it."""
-    return subprocess.list2cmdline(argv) if sys.platform == "win32" else shlex.join(argv)
+WINDOWS_SPECIAL = re.compile(r"""[\s"&|<>^%!()$;,`'{}@#]""")  # What cmd.exe or PowerShell reads as more than text.
+
+
+def command_line(argv: list[str], platform: str = sys.platform) -> str:
+    """`argv` as this platform's shells read it: POSIX quoting; on Windows, double quotes as cmd.exe and
+    PowerShell both take them (PowerShell also wants `&` before a quoted program: `powershell_line`)."""
+    if platform != "win32":
+        return shlex.join(argv)
+    return " ".join(windows_quoted(arg) for arg in argv)
+
+
+def windows_quoted(arg: str) -> str:
+    """One argument as Windows programs split their command line (the C runtime's rules)."""
+    if arg and not WINDOWS_SPECIAL.search(arg):
+        return arg
+    escaped = re.sub(r'(\\*)"', r'\1\1\\"', arg)  # Backslashes before a quote doubled, the quote escaped...
+    return '"' + re.sub(r"(\\+)$", r"\1\1", escaped) + '"'  # ...and those before the closing quote doubled.
+
+
+def powershell_line(argv: list[str]) -> str:
+    line = command_line(argv, "win32")
+    return f"& {line}" if line.startswith('"') else line
 
 
 def print_hosts(name: str, wanted: list[str], as_json: bool, uvx: str | None = None) -> None:
@@ -1333,6 +1373,8 @@ def print_hosts(name: str, wanted: list[str], as_json: bool, uvx: str | None = N
         print(setup.how)
         print()
         print(command_line(setup.command) + "\n" if setup.command else setup.content, end="")
+        if setup.command and sys.platform == "win32" and powershell_line(setup.command) != command_line(setup.command):
+            print(f"In PowerShell: {powershell_line(setup.command)}")
         print()
         print(f"To see it connected: {setup.then}")
 
@@ -1477,7 +1519,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except OSError as error:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Nothing more reaches it, not even at exit.
-        if not isinstance(error, BrokenPipeError):  # A reader that stopped reading (`| head`) wanted no more.
+        gone = isinstance(error, BrokenPipeError) or (sys.platform == "win32" and error.errno == errno.EINVAL)
+        if not gone:  # A reader that stopped reading (`| head`) wanted no more; Windows says EINVAL.
             status = status or 1
             problem = problem or f"{program}: finished, but stdout refused its report: {error.strerror}."
     if problem:

@@ -7,7 +7,6 @@ own tool list (`sample_call`), or served by tests/probe_server.py on the same re
 from __future__ import annotations
 
 import array
-import fcntl
 import importlib
 import json
 import os
@@ -15,7 +14,6 @@ import queue
 import shutil
 import subprocess
 import sys
-import termios
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +30,10 @@ from mcp_types import CallToolResult, TextContent
 import host_setup
 import serving
 from host_setup import SERVER_MODULE, callable_tool
+
+if sys.platform != "win32":
+    import fcntl
+    import termios
 
 SERVED = importlib.import_module(SERVER_MODULE)  # The server's module (heartbeat.py), under whatever name it has.
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import signal
 import subprocess
@@ -22,6 +21,10 @@ from hypothesis import strategies as st
 import serving
 import stdio_repairs
 from stdio_repairs import TOO_DEEP
+
+if sys.platform != "win32":
+    import pty
+
 from tests.conftest import (
     INITIALIZED,
     LEGACY_VERSIONS,
@@ -180,7 +183,8 @@ def test_every_request_written_before_eof_is_answered() -> None:
         assert_sample_answered(reply)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals; tests/test_windows.py sends Windows' own")
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", 0)], ids=str)
 def test_stop_signals_exit_zero_without_traceback(stdio_server: StdioServer, stop_signal: signal.Signals) -> None:
     stdio_server.initialize()
     stdio_server.process.send_signal(stop_signal)
@@ -256,6 +260,7 @@ def test_debug_log_level_reaches_stderr_only() -> None:
     assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [1]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX terminal (pty)")
 def test_started_in_a_terminal_it_says_what_it_waits_for() -> None:
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
