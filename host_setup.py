@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import errno
+import hashlib
 import io
 import json
 import logging
@@ -54,7 +55,7 @@ import serving
 from serving import json_type
 
 if sys.platform == "win32":
-    import msvcrt
+    import ctypes
 else:
     import fcntl
 
@@ -462,17 +463,13 @@ def serialize_config(path: Path, config: dict[str, Any]) -> bytes:
 @contextmanager
 def editing(config: Path) -> Generator[bool]:
     """Hold a lock while the config is read, changed and written, so that two runs of this program edit
-    it in turn: its folder's (flock), or on Windows, which locks no folder, a `.lock` file's beside it.
+    it in turn: its folder's (flock), or on Windows, which locks no folder, a mutex named after it.
     Yields False, holding nothing, while the folder does not exist yet."""
     if not config.parent.is_dir():
         yield False
     elif sys.platform == "win32":
-        with open(config.with_name(f".{config.name}.lock"), "a+b") as lock:
-            msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)  # Retries for 10 s, then fails with OSError.
-            try:
-                yield True
-            finally:
-                msvcrt.locking(lock.fileno(), msvcrt.LK_UNLCK, 1)
+        with named_mutex("Local\\host_setup-" + hashlib.sha256(os.path.normcase(config).encode()).hexdigest()):
+            yield True
     else:
         descriptor = os.open(config.parent, os.O_RDONLY)
         try:
@@ -480,6 +477,28 @@ def editing(config: Path) -> Generator[bool]:
             yield True
         finally:
             os.close(descriptor)
+
+
+if sys.platform == "win32":
+
+    @contextmanager
+    def named_mutex(name: str) -> Generator[None]:
+        """Hold the Windows mutex of this name (the system lets go of it if the process ends)."""
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        kernel32.CreateMutexW.restype = ctypes.c_void_p
+        kernel32.WaitForSingleObject.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        kernel32.ReleaseMutex.argtypes = kernel32.CloseHandle.argtypes = [ctypes.c_void_p]
+        handle = kernel32.CreateMutexW(None, False, name)
+        if not handle:
+            raise ctypes.WinError(ctypes.get_last_error())
+        try:
+            kernel32.WaitForSingleObject(handle, 0xFFFFFFFF)  # INFINITE; an abandoned mutex is taken over.
+            try:
+                yield
+            finally:
+                kernel32.ReleaseMutex(handle)
+        finally:
+            kernel32.CloseHandle(handle)
 
 
 def make_folder(folder: Path) -> None:

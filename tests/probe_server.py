@@ -3,7 +3,8 @@
 `echo` answers its text; `hold` awaits until a `release` call (a slow tool that awaits,
 without any timing), and `hold_in_thread` waits for it in one of anyio's worker threads (a
 tool that calls a blocking library); `big` answers `size` bytes of text; `log` writes one log line of `size`
-bytes to stderr; `roots` asks the client for its roots (a request of the server's) and answers
+bytes to stderr; `signal` raises the signal `which` names in the server (as Windows delivers
+Ctrl-Break); `roots` asks the client for its roots (a request of the server's) and answers
 what came back. Run as `python -m tests.probe_server` from the project folder.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 from typing import Any
 
@@ -35,6 +37,7 @@ TOOLS = [
     tool("release"),
     tool("big", size="integer"),
     tool("log", size="integer"),
+    tool("signal", which="string"),
     tool("roots"),
 ]
 logger = logging.getLogger("probe")
@@ -82,6 +85,9 @@ async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolReques
                 text = json.dumps([str(root.uri) for root in (await ctx.session.list_roots()).roots])
             except MCPError as refused:
                 text = f"refused: {refused.error.message}"
+        case "signal":
+            signal.raise_signal(getattr(signal, str(arguments["which"])))
+            text = "raised"
         case "log":
             logger.warning("x" * int(arguments["size"]))
             text = "logged"

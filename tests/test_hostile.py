@@ -611,6 +611,7 @@ def test_a_client_s_error_response_reaches_the_sdk_and_is_never_written_back() -
     assert not any(line.startswith("FORGED") for line in assert_clean_exit(process))
 
 
+@needs_proc
 def test_a_cancel_after_the_reply_frees_no_second_slot_and_memory_stays_bounded() -> None:
     pad = "p" * 63_000
     pairs = [
