@@ -68,6 +68,16 @@ LEFT_OUT = (
     "*.mcpb",
 )  # Data: the change that tests/test_template.py applies to a copy.
 
+SERVER_ONLY = ("tests", "bench", "docs", "bundle")  # What a copy that only runs the server leaves out too.
+
+
+def copy_project(destination: Path, *left_out: str) -> Path:
+    """A copy of the project at `destination`, without LEFT_OUT and `left_out`. Contents only, by copyfile:
+    shutil's default asks Windows for CopyFile2, which Wine 8 lacks."""
+    ignore = shutil.ignore_patterns(*LEFT_OUT, *left_out)
+    return Path(shutil.copytree(PROJECT_DIR, destination, ignore=ignore, copy_function=shutil.copyfile))
+
+
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSION = "2026-07-28"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,14 +17,15 @@ import pytest
 
 import host_setup as setup
 from tests.conftest import (
-    LEFT_OUT,
     MODERN_VERSION,
     NAME,
     PROJECT_DIR,
     REPLY_TIMEOUT,
     SERVER_FILE,
+    SERVER_ONLY,
     StdioServer,
     assert_clean_exit,
+    copy_project,
     envelope,
     sample_call,
     uv,
@@ -237,8 +237,7 @@ def test_an_uninstall_or_one_server_taken_out_by_hand_is_no_wipe(home: Path, pre
 def cold_copy(tmp_path: Path) -> Path:
     """A copy of the project with no environment yet, in a folder whose name has a space."""
     copy = tmp_path / "my server"
-    shutil.copytree(PROJECT_DIR, copy, ignore=shutil.ignore_patterns(*LEFT_OUT, "tests", "bench", "docs", "bundle"))
-    return copy
+    return copy_project(copy, *SERVER_ONLY)
 
 
 def test_install_makes_the_environment_so_that_the_app_s_first_start_installs_nothing(

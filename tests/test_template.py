@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LEFT_OUT, PROJECT_DIR, TEMPLATE_HINT, skip_or_fail, uv
+from tests.conftest import LEFT_OUT, PROJECT_DIR, TEMPLATE_HINT, copy_project, skip_or_fail, uv
 
 CHANGE = PROJECT_DIR / "tests" / "make_it_your_own"
 KITS = ("tests/interop/node_modules", "bundle/node_modules", "tests/hosts/node_modules", "tests/hosts/.venv")
@@ -27,7 +27,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if os.environ.get("HEARTBEAT_TEMPLATE_PROOF") != "1":
         skip_or_fail(TEMPLATE_HINT)
     copied = tmp_path_factory.mktemp("template") / "dice"
-    shutil.copytree(PROJECT_DIR, copied, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    copy_project(copied)
     for kit in KITS:  # The npm kits as they are, so the copy runs its interop, bundle and hosts tests too.
         if (PROJECT_DIR / kit).is_dir():
             (copied / kit).symlink_to(PROJECT_DIR / kit)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +12,14 @@ import pytest
 import host_setup as setup
 import serving
 from tests.conftest import (
-    LEFT_OUT,
     NAME,
     PROJECT_DIR,
     REPLY_TIMEOUT,
     SERVER_MODULE,
+    SERVER_ONLY,
     StdioServer,
     assert_clean_exit,
+    copy_project,
     sample_call,
 )
 
@@ -45,7 +45,7 @@ def test_uvx_builds_the_server_from_a_folder_and_serves_it_from_another(tmp_path
 def git_url(tmp_path: Path) -> str:
     """A git repository made of a copy of the project, as a `git+file://` URL."""
     clone = tmp_path / "clone"
-    shutil.copytree(PROJECT_DIR, clone, ignore=shutil.ignore_patterns(*LEFT_OUT))
+    copy_project(clone)
     git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
     for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
         subprocess.run([*git, *command], cwd=clone, check=True, capture_output=True, timeout=REPLY_TIMEOUT)
@@ -93,7 +93,7 @@ def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_p
 
 def test_installed_from_a_folder_whose_name_has_a_space_it_names_that_folder(tmp_path: Path) -> None:
     folder = tmp_path / "my server"
-    shutil.copytree(PROJECT_DIR, folder, ignore=shutil.ignore_patterns(*LEFT_OUT, "tests", "bench", "docs", "bundle"))
+    copy_project(folder, *SERVER_ONLY)
     done = run_installed_setup_tool(str(folder), "hosts", "claude-desktop", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     [desktop] = json.loads(done.stdout)

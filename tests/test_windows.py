@@ -15,15 +15,16 @@ import pytest
 
 from tests.conftest import (
     INITIALIZED,
-    LEFT_OUT,
     MODERN_VERSION,
     NAME,
     PROBE,
     PROJECT_DIR,
     REPLY_TIMEOUT,
+    SERVER_ONLY,
     StdioServer,
     assert_clean_exit,
     call_request,
+    copy_project,
     envelope,
     host_launch,
     initialize_request,
@@ -94,9 +95,9 @@ def test_ctrl_break_as_windows_delivers_it_ends_it_with_one_line() -> None:
 def test_what_check_prints_runs_when_pasted_into_cmd(tmp_path: Path) -> None:
     """From a folder and with a uv whose paths have spaces, as under C:\\Users\\Ada Lovelace."""
     project, tools = tmp_path / "my server", tmp_path / "my tools"
-    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns(*LEFT_OUT, "bench", "docs", "bundle"))
+    copy_project(project, *SERVER_ONLY)
     tools.mkdir()
-    shutil.copy(uv(), tools / "uv.exe")
+    shutil.copyfile(uv(), tools / "uv.exe")
     config = tmp_path / "Claude" / "claude_desktop_config.json"
     environment = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "UV": ""}
     for command in ("install", "check"):
