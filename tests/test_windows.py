@@ -123,3 +123,33 @@ def test_what_check_prints_runs_when_pasted_into_cmd(tmp_path: Path) -> None:
     )
     assert pasted.returncode == 0, pasted.stderr
     assert json.loads(pasted.stdout.splitlines()[0])["result"]["serverInfo"]["name"] == NAME
+
+
+def test_hosts_prints_commands_that_windows_splits_back_into_their_arguments(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "my server", *SERVER_ONLY)
+    printed, listed = (
+        subprocess.run(
+            [sys.executable, "host_setup.py", "hosts", "claude-code", *json_flag],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=REPLY_TIMEOUT,
+            check=True,
+        ).stdout
+        for json_flag in ([], ["--json"])
+    )
+    [setup] = json.loads(listed)
+    [line] = [line for line in printed.splitlines() if line.startswith("claude mcp add")]
+    assert split_as_windows_does(line) == setup["command"]
+    assert f'"{project}"' in line
+
+
+def split_as_windows_does(line: str) -> list[str]:
+    """The arguments a Windows program sees in `line` (CommandLineToArgvW), after its program name."""
+    import ctypes  # noqa: PLC0415 (Windows' own)
+
+    shell32 = ctypes.CDLL("shell32")  # On x64 the WinDLL and CDLL conventions are one.
+    shell32.CommandLineToArgvW.restype = ctypes.POINTER(ctypes.c_wchar_p)
+    count = ctypes.c_int()
+    arguments = shell32.CommandLineToArgvW("program " + line, ctypes.byref(count))
+    return [arguments[index] for index in range(1, count.value)]
