@@ -213,9 +213,9 @@ def how_to_quit(platform: str = sys.platform) -> str:
     return f"its tray icon, Quit; {closing}"
 
 
-def refuse_while_running(app: DesktopInstall) -> None:
+def refuse_while_running(config: Path) -> None:
     """Claude Desktop saves the config it read at start over the file: a change made while it runs is lost."""
-    if holder := running_app(app.config.parent):
+    if holder := running_app(config.parent):
         raise SetupError(
             f"Claude Desktop is running ({holder}); it would overwrite this change with the copy it read at start. "
             f"Quit it fully ({how_to_quit()}), then run this again."
@@ -622,8 +622,10 @@ class Edit:
 
 
 def edit_config(config_path: Path, change: Change, dry_run: bool) -> Edit:
-    """Apply `change` to the config safely, or only work out what it would write."""
+    """Apply `change` to the config safely, or only work out what it would write; never while the app runs."""
     target = Path(os.path.realpath(config_path))  # Write through a symlinked config, not over it.
+    if not dry_run:
+        refuse_while_running(config_path)
     try:
         for _ in range(EDIT_ATTEMPTS):
             with editing(target) as folder_exists:
@@ -726,7 +728,7 @@ def install(
             f"once, then run this again, or create {app.config} anyway with --config {command_line([str(app.config)])}."
         )
     if not dry_run:
-        refuse_while_running(app)
+        refuse_while_running(app.config)  # Before the first start, which takes a while; the edit checks again.
     entry = entry or launch_entry(None)
     removed: list[str] = []
 
@@ -779,8 +781,6 @@ def uninstall(app: DesktopInstall, name: str, dry_run: bool) -> None:
         del servers[name]
         return "Removed"
 
-    if not dry_run:
-        refuse_while_running(app)
     edit = edit_config(app.config, remove, dry_run)
     if edit.done is None:
         print(f'"{name}" is not in {edit.target}; nothing was written.')
@@ -810,8 +810,6 @@ def restore(app: DesktopInstall, dry_run: bool) -> None:
                 return str(backup)
         return None
 
-    if not dry_run:
-        refuse_while_running(app)
     edit = edit_config(app.config, put_back, dry_run)
     if edit.done is None:
         print(f"{edit.target} holds everything its backups hold; nothing was written.")

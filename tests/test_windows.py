@@ -153,3 +153,28 @@ def split_as_windows_does(line: str) -> list[str]:
     count = ctypes.c_int()
     arguments = shell32.CommandLineToArgvW("program " + line, ctypes.byref(count))
     return [arguments[index] for index in range(1, count.value)]
+
+
+def test_a_lockfile_the_app_holds_open_means_it_runs_and_one_left_behind_does_not(tmp_path: Path) -> None:
+    """Electron's single-instance lock on Windows: `lockfile`, open for writing and shared for reading only,
+    deleted by the system as the app ends."""
+    import ctypes  # noqa: PLC0415 (Windows' own)
+
+    import host_setup  # noqa: PLC0415 (only these tests need it here)
+
+    lock = tmp_path / "lockfile"
+    kernel32 = ctypes.CDLL("kernel32")
+    kernel32.CreateFileW.restype = ctypes.c_void_p
+    word, pointer = ctypes.c_uint32, ctypes.c_void_p
+    kernel32.CreateFileW.argtypes = [ctypes.c_wchar_p, word, word, pointer, word, word, pointer]
+    kernel32.CloseHandle.argtypes = [pointer]
+    generic_write, share_read, create_always, delete_on_close = 0x40000000, 1, 2, 0x04000000
+    handle = kernel32.CreateFileW(str(lock), generic_write, share_read, None, create_always, delete_on_close, None)
+    assert handle not in (None, ctypes.c_void_p(-1).value)
+    try:
+        assert host_setup.running_app(tmp_path) == f"it holds {lock} open"
+    finally:
+        kernel32.CloseHandle(handle)
+    assert not lock.exists()
+    lock.write_bytes(b"")
+    assert host_setup.running_app(tmp_path) is None
