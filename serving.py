@@ -74,7 +74,7 @@ def declared_version(project: dict[str, Any], pyproject: Path) -> str:
     if isinstance(version := project.get("version"), str) and version:
         return version
     if "version" not in project.get("dynamic", []):
-        raise SystemExit(f'{pyproject}: [project] needs a version, such as `version = "0.1.0"`')
+        raise SystemExit(f"{pyproject}: [project] needs a `version`")
     with suppress(metadata.PackageNotFoundError):
         return metadata.version(project["name"])
     source = read_pyproject(pyproject).get("tool", {}).get("hatch", {}).get("version", {}).get("path")
@@ -87,7 +87,7 @@ def declared_version(project: dict[str, Any], pyproject: Path) -> str:
         raise SystemExit(f"{pyproject}: [tool.hatch.version] names {source}, which holds no readable __version__")
     raise SystemExit(
         f"{pyproject}: the version is dynamic, and no installed metadata or [tool.hatch.version] path gives it; "
-        'write `version = "0.1.0"` under [project] instead'
+        "write a `version` under [project] instead"
     )
 
 

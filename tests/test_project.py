@@ -94,7 +94,7 @@ DYNAMIC = (f'version = "{VERSION}"', 'dynamic = ["version"]')
     [
         (lambda text: text.replace(*DYNAMIC), "the version is dynamic, and no installed metadata or "),
         (lambda text: text.replace("[project]\n", "[project\n"), "not valid TOML: "),
-        (lambda text: text.replace(f'version = "{VERSION}"\n', ""), "[project] needs a version"),
+        (lambda text: text.replace(f'version = "{VERSION}"\n', ""), "[project] needs a `version`"),
         (lambda text: re.sub(r"^name = .*$", "name = 3", text, count=1, flags=re.MULTILINE), "needs a name"),
     ],
     ids=["dynamic", "syntax", "no-version", "no-name"],
