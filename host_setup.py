@@ -782,13 +782,9 @@ def uninstall(app: DesktopInstall, name: str, dry_run: bool) -> None:
         return "Removed"
 
     edit = edit_config(app.config, remove, dry_run)
-    if edit.done is None:
-        print(f'"{name}" is not in {edit.target}; nothing was written.')
-    elif dry_run:
-        report_dry_run(edit, f'remove "{name}"')
-    else:
-        print(f'Removed "{name}" from {edit.target}.')
-        report_written(edit)
+    report_edit(
+        edit, dry_run, f'"{name}" is not in {edit.target}', f'remove "{name}"', f'Removed "{name}" from {edit.target}'
+    )
 
 
 def restore(app: DesktopInstall, dry_run: bool) -> None:
@@ -811,12 +807,23 @@ def restore(app: DesktopInstall, dry_run: bool) -> None:
         return None
 
     edit = edit_config(app.config, put_back, dry_run)
+    report_edit(
+        edit,
+        dry_run,
+        f"{edit.target} holds everything its backups hold",
+        f"restore {', '.join(restored)} from {edit.done}",
+        f"Restored {', '.join(restored)} in {edit.target}, from {edit.done}",
+    )
+
+
+def report_edit(edit: Edit, dry_run: bool, unchanged: str, action: str, done: str) -> None:
+    """Say what an edit did: `unchanged` when it needed none; on a dry run, what `action` would change; or `done`."""
     if edit.done is None:
-        print(f"{edit.target} holds everything its backups hold; nothing was written.")
+        print(f"{unchanged}; nothing was written.")
     elif dry_run:
-        report_dry_run(edit, f"restore {', '.join(restored)} from {edit.done}")
+        report_dry_run(edit, action)
     else:
-        print(f"Restored {', '.join(restored)} in {edit.target}, from {edit.done}.")
+        print(f"{done}.")
         report_written(edit)
 
 
