@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import anyio
 import mcp_types as types
@@ -194,6 +194,8 @@ class StdioServer:
     the launch itself pass `launch=host_launch()`, and transport tests `launch=PROBE`.
     """
 
+    started: ClassVar[list[StdioServer]] = []  # All, so that none outlives its test (below).
+
     def __init__(self, *args: str, launch: list[str] | None = None, cwd: Path = PROJECT_DIR) -> None:
         self.process = subprocess.Popen(
             [*(launch or SERVER), *args],
@@ -210,6 +212,7 @@ class StdioServer:
         ]
         for reader in self.readers:
             reader.start()
+        self.started.append(self)
 
     def _read_stdout(self) -> None:
         assert self.process.stdout
@@ -255,11 +258,26 @@ class StdioServer:
         self.process.stdin.close()
 
     def wait(self) -> int:
-        """The exit code, once the process has ended and all its output is read."""
-        code = self.process.wait(timeout=REPLY_TIMEOUT)
+        """The exit code, once the process has ended and all its output is read; a failure naming what it
+        logged if it is still running after REPLY_TIMEOUT (then it is killed)."""
+        try:
+            code = self.process.wait(timeout=REPLY_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail(f"still running {REPLY_TIMEOUT:g} s later; its stderr:\n{self.stderr_tail()}")
         for reader in self.readers:
             reader.join(timeout=REPLY_TIMEOUT)
         return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for reader in self.readers:
+            reader.join(timeout=REPLY_TIMEOUT)
+
+    def stderr_tail(self) -> str:
+        return self.stderr.decode(errors="replace")[-3000:]
 
     def remaining_stdout(self) -> list[bytes]:
         lines: list[bytes] = []
@@ -270,9 +288,20 @@ class StdioServer:
 
 def assert_clean_exit(process: StdioServer, code: int = 0) -> list[str]:
     """The process ended with `code` and no traceback; its stderr lines."""
-    assert process.wait() == code, process.stderr.decode(errors="replace")[-3000:]
-    assert b"Traceback" not in process.stderr, process.stderr.decode(errors="replace")[-3000:]
+    assert process.wait() == code, process.stderr_tail()
+    assert b"Traceback" not in process.stderr, process.stderr_tail()
     return process.stderr.decode(errors="replace").splitlines()
+
+
+@pytest.fixture(autouse=True)
+def no_server_outlives_its_test() -> Iterator[None]:
+    """Kill what a test started and left running (it failed, say): on Windows an orphan would hold the
+    pipes of whatever started pytest open, and keep it waiting for ever."""
+    before = len(StdioServer.started)
+    yield
+    for process in StdioServer.started[before:]:
+        process.kill()
+    del StdioServer.started[before:]
 
 
 @pytest.fixture(scope="module")
@@ -286,12 +315,8 @@ def initialized_server() -> Iterator[StdioServer]:
 
 
 @pytest.fixture
-def stdio_server() -> Iterator[StdioServer]:
-    started = StdioServer()
-    yield started
-    if started.process.poll() is None:
-        started.process.kill()
-        started.process.wait()
+def stdio_server() -> StdioServer:
+    return StdioServer()
 
 
 BUNDLE_DIR = PROJECT_DIR / "bundle"

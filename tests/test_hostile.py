@@ -88,14 +88,11 @@ def shared() -> Iterator[StdioServer]:
 
 
 @pytest.fixture
-def probe() -> Iterator[StdioServer]:
-    """The probe server, initialized at 2025-11-25."""
+def probe() -> StdioServer:
+    """The probe server, initialized at 2025-11-25 (killed with its test, as every StdioServer is)."""
     process = StdioServer(launch=PROBE)
     process.initialize()
-    yield process
-    if process.process.poll() is None:
-        process.process.kill()
-        process.process.wait()
+    return process
 
 
 LINUX = sys.platform == "linux"  # Not Path("/proc").exists(): under Wine, a Windows Python sees Z:\proc.
