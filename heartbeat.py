@@ -1,10 +1,10 @@
-"""heartbeat: a minimal MCP server with one tool, `get_heartbeat`, over stdio.
+"""An MCP server over stdio: its tools, one low-level `Server`, and `main()`.
 
 A host (Claude Desktop, an IDE, the MCP Inspector) starts it with
-`uv --directory <this folder> run --no-dev --frozen heartbeat.py` and speaks JSON-RPC on
+`uv --directory <this folder> run --no-dev --frozen <this file>` and speaks JSON-RPC on
 stdin and stdout, one message per line; logs go to stderr. This file is what a server of
-yours changes: its tools, between the two rulers below. serving.py serves any tool and
-stdio_repairs.py repairs the SDK's stdio transport. README.md: "Make it your own".
+yours changes: its tools, between the two rulers below (README.md). serving.py serves any
+tool and stdio_repairs.py repairs the SDK's stdio transport; neither needs editing.
 """
 
 # Ctrl-C while it starts (about 1 s) ends the process quietly (python-sdk #3551), from the first line on:
@@ -78,7 +78,7 @@ HEARTBEAT_TOOL = types.Tool(
     name="get_heartbeat",
     title="Get heartbeat",
     description=(
-        "Check that the heartbeat MCP server is alive. Returns a greeting for `user`, a beat counter, "
+        f"Check that the {NAME} MCP server is alive. Returns a greeting for `user`, a beat counter, "
         "the server time (UTC), uptime, and which client and protocol version reached it. "
         "Safe to call any time; it changes nothing."
     ),
@@ -90,11 +90,6 @@ HEARTBEAT_TOOL = types.Tool(
         idempotent_hint=True,
         open_world_hint=False,
     ),
-)
-
-INSTRUCTIONS = (
-    f"{NAME} proves that an MCP connection works end to end. "
-    "Call get_heartbeat with a user name to get a greeting and the server's liveness details."
 )
 
 
@@ -136,7 +131,11 @@ def heartbeat_reply(arguments: HeartbeatArguments, ctx: ServerRequestContext[Any
     }
 
 
-TOOLS = serving.Tools(Handler(HEARTBEAT_TOOL, HeartbeatArguments, heartbeat_reply))
+TOOLS = serving.Tools(
+    Handler(HEARTBEAT_TOOL, HeartbeatArguments, heartbeat_reply),
+    instructions=f"{NAME} proves that an MCP connection works end to end. "
+    "Call get_heartbeat with a user name to get a greeting and the server's liveness details.",
+)
 
 # The server -----------------------------------------------------------------
 
@@ -144,7 +143,7 @@ server = Server(
     NAME,
     version=VERSION,
     title=serving.title(NAME),
-    instructions=INSTRUCTIONS,
+    instructions=TOOLS.instructions,
     on_list_tools=TOOLS.list,
     on_call_tool=TOOLS.call,
 )

@@ -1,6 +1,6 @@
 """What serves any tool: the identity, validated arguments and their messages, dispatch, tool errors, `main`.
 
-The server module (heartbeat.py, or your copy of it) defines its tools as `Handler`s and
+The server module defines its tools as `Handler`s and
 hands them to one low-level `mcp.server.Server` through `Tools`; this module does the rest
 and serves over stdio with stdio_repairs. A copy of the template does not edit it.
 """
@@ -151,10 +151,12 @@ class Handler(Generic[ArgumentsT]):
 
 
 class Tools:
-    """A server's tools, as the `on_list_tools` and `on_call_tool` handlers of its `Server`."""
+    """A server's tools, as the `on_list_tools` and `on_call_tool` handlers of its `Server`, and the
+    instructions that tell a model what they are for."""
 
-    def __init__(self, *handlers: Handler[Any]) -> None:
+    def __init__(self, *handlers: Handler[Any], instructions: str | None = None) -> None:
         self.handlers = {handler.tool.name: handler for handler in handlers}
+        self.instructions = instructions
 
     async def list(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
@@ -300,7 +302,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def log_level_variable(name: str) -> str:
-    """The environment variable that sets the server's log level: HEARTBEAT_LOG_LEVEL for heartbeat."""
+    """The environment variable that sets the server's log level: MY_SERVER_LOG_LEVEL for my-server."""
     return f"{name.upper().replace('-', '_')}_LOG_LEVEL"
 
 

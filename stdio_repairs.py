@@ -436,7 +436,7 @@ class Inbox(ObjectReceiveStream[SessionMessage]):
 
     async def drain(self) -> None:
         """Repairs #2678 (requests cancelled at stdin EOF): EOF reaches the SDK once every request read has
-        settled, for at most DRAIN_SECONDS, so `printf ... | uv run heartbeat.py` prints every answer; then
+        settled, for at most DRAIN_SECONDS, so `printf ... | uv run <server>.py` prints every answer; then
         the process ends within STOP_SECONDS. Delete once the SDK's stdio transport waits for them itself."""
         with anyio.move_on_after(DRAIN_SECONDS):
             await self.outbox.wait(lambda: not self.outbox.held)
