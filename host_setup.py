@@ -52,6 +52,7 @@ from pydantic import ValidationError
 from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 import serving
+from kit import new
 from serving import json_type
 
 if sys.platform == "win32":
@@ -1403,6 +1404,28 @@ def print_hosts(name: str, wanted: list[str], as_json: bool, uvx: str | None = N
         print(f"To see it connected: {setup.then}")
 
 
+# new: a server project of your own ----------------------------------------------------
+
+
+def make_new(path: Path, name: str | None, with_hosts: bool) -> None:
+    """Make a server project at `path` from this one (from its clone, or the source uvx fetched)."""
+    path = path.resolve()
+    origin = str(PROJECT_DIR) if serving.checkout_project(__file__) else uvx_source()
+    try:
+        name = new.checked_name(name or path.name)
+        new.empty_folder(path)
+        with new.fetched(origin) as folder:
+            written = new.make(new.Template(folder, NAME, SERVER_MODULE, origin), path, name, with_hosts)
+    except new.NewError as error:
+        raise SetupError(f"{error}. Nothing was made.") from None
+    module = new.module_of(name)
+    print(f"Made {name} in {path}: {len(written)} files, its server in {module}.py. Next:")
+    print(f"  {command_line(['cd', str(path)])}")
+    print("  uv run pytest                  # green as it is")
+    print(f"  uv run {module}.py --help")
+    print(f"Then replace the example tool in {module}.py and tests/test_tool.py (README.md: Make it yours).")
+
+
 # The command line --------------------------------------------------------------
 
 MAX_TIMEOUT = 3600.0
@@ -1441,7 +1464,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=f"Set {NAME} up in Claude Desktop and other hosts, check it, or take it out.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,install,uninstall,restore,hosts}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{check,install,uninstall,restore,hosts,new}"
+    )
     name_help = f"the server's name in the host's config (default: {NAME})"
     for command, summary in [
         ("check", "start the server as Claude Desktop would and call a tool once"),
@@ -1484,6 +1509,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     hosts.add_argument("--name", type=server_name, default=NAME, help=name_help)
     hosts.add_argument("--json", action="store_true", help="print the setups as JSON")
     add_uvx_option(hosts)
+    summary = f"make a new server project at PATH from this one: renamed, with {NAME}'s example tool to replace"
+    new = commands.add_parser("new", help=summary, description=summary)
+    new.add_argument("path", type=Path, metavar="PATH", help="a folder that does not exist yet, or an empty one")
+    new.add_argument("--name", help="the new project's name (default: PATH's folder name)")
+    new.add_argument("--with-hosts", action="store_true", help="keep the tests under real hosts and their npm kits")
     args = parser.parse_args(argv)
     if args.command == "hosts" and args.uvx in HOSTS:  # `hosts --uvx codex`: the host, not a source.
         args.host, args.uvx = [*args.host, args.uvx], ""
@@ -1508,6 +1538,9 @@ def run(args: argparse.Namespace) -> int:
     """Carry out the command; its exit code."""
     if args.command == "hosts":
         print_hosts(args.name, args.host, args.json, args.uvx)
+        return 0
+    if args.command == "new":
+        make_new(args.path, args.name, args.with_hosts)
         return 0
     app = claude_desktop(args.config)
     if args.command == "check":

@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -328,8 +329,8 @@ NPM_HINT = (
 
 def skip_or_fail(reason: str) -> None:
     """Skip a test that needs what is not installed, or fail where CI demands everything."""
-    if os.environ.get("HEARTBEAT_REQUIRE_INTEROP") == "1":
-        pytest.fail(f"{reason} (HEARTBEAT_REQUIRE_INTEROP=1)")
+    if os.environ.get("REQUIRE_TEST_KITS") == "1":
+        pytest.fail(f"{reason} (REQUIRE_TEST_KITS=1)")
     pytest.skip(reason)
 
 
@@ -356,16 +357,15 @@ def bundle_node() -> str:
     return node_with(BUNDLE_DIR)
 
 
-TEMPLATE_HINT = "the template proof takes about a minute; run it with HEARTBEAT_TEMPLATE_PROOF=1"
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """After a run that skipped the npm-based tests or the template proof, say how to enable them."""
-    skipped = " ".join(str(getattr(report, "longrepr", "")) for report in terminalreporter.stats.get("skipped", []))
-    for hint in (NPM_HINT, TEMPLATE_HINT):
-        if hint in skipped:
-            terminalreporter.write_line(f"Some tests were skipped: {hint}")
+    """After a run that skipped tests for want of a kit or a setting, say how to run them."""
+    reasons = {report.longrepr[2] for report in terminalreporter.stats.get("skipped", [])}
+    for reason in sorted(reason for reason in reasons if HOW_TO_RUN.search(reason)):
+        terminalreporter.write_line(f"Some tests were skipped: {reason}")
+
+
+HOW_TO_RUN = re.compile(r"; (to )?run (these tests|it) ")  # A skip reason that says how to run what it skipped.
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = REPLY_TIMEOUT) -> None:

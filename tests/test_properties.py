@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from mcp import Client
 
-from heartbeat import HEARTBEAT_TOOL, MAX_USER_LENGTH, HeartbeatArguments, server
+import heartbeat as served
 from serving import validate_arguments
 from tests.conftest import only_text
 
@@ -26,23 +26,23 @@ JSON_VALUES = st.recursive(
 # Near the edges of every rule: lengths around 1 and 200, whitespace of every kind, odd keys.
 WHITESPACE = st.sampled_from(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u3000\ufeff")
 USERS = (
-    st.text(max_size=MAX_USER_LENGTH + 2)
+    st.text(max_size=served.MAX_USER_LENGTH + 2)
     | st.text(WHITESPACE, min_size=1, max_size=5)
-    | st.text(min_size=MAX_USER_LENGTH - 1, max_size=MAX_USER_LENGTH + 1)
+    | st.text(min_size=served.MAX_USER_LENGTH - 1, max_size=served.MAX_USER_LENGTH + 1)
 )
 ARGUMENTS = st.fixed_dictionaries({"user": USERS | JSON_VALUES}, optional={"extra": JSON_VALUES}) | st.dictionaries(
     st.text(max_size=8), JSON_VALUES, max_size=3
 )
-VALID_USERS = st.text(min_size=1, max_size=MAX_USER_LENGTH).filter(lambda user: not user.isspace())
-ADVERTISED = Draft202012Validator(HEARTBEAT_TOOL.input_schema)
+VALID_USERS = st.text(min_size=1, max_size=served.MAX_USER_LENGTH).filter(lambda user: not user.isspace())
+ADVERTISED = Draft202012Validator(served.HEARTBEAT_TOOL.input_schema)
 
 
 @settings(max_examples=1000, deadline=None)
 @given(arguments=ARGUMENTS)
 def test_the_validator_accepts_exactly_what_the_advertised_schema_accepts(arguments: dict[str, Any]) -> None:
     """One source of truth: jsonschema, reading the schema clients see, is the independent oracle."""
-    verdict = validate_arguments(HeartbeatArguments, arguments)
-    assert isinstance(verdict, HeartbeatArguments) == ADVERTISED.is_valid(arguments), verdict
+    verdict = validate_arguments(served.HeartbeatArguments, arguments)
+    assert isinstance(verdict, served.HeartbeatArguments) == ADVERTISED.is_valid(arguments), verdict
     if isinstance(verdict, str):
         assert "\n" not in verdict
 
@@ -52,7 +52,7 @@ def connected(request: pytest.FixtureRequest) -> Iterator[tuple[BlockingPortal, 
     """One client per era for all examples, driven from hypothesis's synchronous tests."""
     with (
         start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(Client(server, mode=request.param)) as client,
+        portal.wrap_async_context_manager(Client(served.server, mode=request.param)) as client,
     ):
         yield portal, client
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from mcp import Client, MCPError
+from mcp.client.session import DEFAULT_CLIENT_INFO
 from mcp_types import INVALID_PARAMS
 
-import heartbeat
+import heartbeat as served
 from tests.conftest import (
     INITIALIZED,
     MODERN_VERSION,
@@ -40,8 +41,8 @@ async def test_each_mode_speaks_its_era(client: Client) -> None:
 async def test_server_identifies_itself(client: Client) -> None:
     if client.mode == "legacy":  # The 2026 era carries serverInfo per result, not at connect.
         assert client.server_info is not None
-        assert (client.server_info.name, client.server_info.version) == (heartbeat.NAME, heartbeat.VERSION)
-        assert client.server_info.title == re.sub("[-_]", " ", heartbeat.NAME).title()  # "my-server": "My Server".
+        assert (client.server_info.name, client.server_info.version) == (served.NAME, served.VERSION)
+        assert client.server_info.title == re.sub("[-_]", " ", served.NAME).title()  # "my-server": "My Server".
     assert client.instructions is not None
     assert "get_heartbeat" in client.instructions
     assert client.server_capabilities.tools is not None
@@ -69,7 +70,7 @@ async def test_lists_exactly_the_heartbeat_tool(client: Client) -> None:
         "required": ["user"],
         "additionalProperties": False,
     }
-    assert tool.output_schema == heartbeat.HEARTBEAT_OUTPUT_SCHEMA
+    assert tool.output_schema == served.HEARTBEAT_OUTPUT_SCHEMA
     assert tool.output_schema is not None
     assert set(tool.output_schema["required"]) == set(tool.output_schema["properties"])
     assert tool.annotations is not None
@@ -88,10 +89,10 @@ async def test_call_returns_the_greeting_as_structured_content_and_json_text(cli
     reply = result.structured_content
     assert reply is not None
     assert json.loads(only_text(result)) == reply
-    Draft202012Validator(heartbeat.HEARTBEAT_OUTPUT_SCHEMA, format_checker=FormatChecker()).validate(reply)
+    Draft202012Validator(served.HEARTBEAT_OUTPUT_SCHEMA, format_checker=FormatChecker()).validate(reply)
     assert reply["text"] == "Hello Ada, my heart beats for you!"
     assert reply["user"] == "Ada"
-    assert reply["version"] == heartbeat.VERSION
+    assert reply["version"] == served.VERSION
     assert reply["uptime_seconds"] >= 0
     assert reply["server_time"].endswith("Z")
     server_time = datetime.fromisoformat(reply["server_time"])
@@ -101,7 +102,7 @@ async def test_call_returns_the_greeting_as_structured_content_and_json_text(cli
 async def test_the_reply_names_the_client_and_the_protocol_version_in_force(client: Client) -> None:
     result = await client.call_tool("get_heartbeat", {"user": "Ada"})
     assert result.structured_content is not None
-    assert result.structured_content["client"] == {"name": "mcp", "version": "0.1.0"}
+    assert result.structured_content["client"] == DEFAULT_CLIENT_INFO.model_dump(include={"name", "version"})
     assert result.structured_content["protocol_version"] == client.protocol_version
 
 
@@ -161,8 +162,8 @@ async def test_unexpected_failure_is_a_generic_tool_error_with_details_only_in_t
     def broken_reply(arguments: Any, ctx: Any) -> dict[str, Any]:
         raise RuntimeError("secret internal detail")
 
-    handler = heartbeat.TOOLS.handlers["get_heartbeat"]
-    monkeypatch.setitem(heartbeat.TOOLS.handlers, "get_heartbeat", dataclasses.replace(handler, reply=broken_reply))
+    handler = served.TOOLS.handlers["get_heartbeat"]
+    monkeypatch.setitem(served.TOOLS.handlers, "get_heartbeat", dataclasses.replace(handler, reply=broken_reply))
     result = await client.call_tool("get_heartbeat", {"user": "Ada"})
     assert result.is_error is True
     assert only_text(result) == "get_heartbeat failed inside the server; the details are in the server's log."
@@ -194,7 +195,7 @@ def test_the_longest_reply_the_documented_limits_allow_is_within_the_contract_s_
         introduce["params"]["clientInfo"] = {"name": character * 100, "version": character * 100}
         process.request(introduce)
         process.send(INITIALIZED)
-        process.send(call_request(2, "get_heartbeat", {"user": character * heartbeat.MAX_USER_LENGTH}))
+        process.send(call_request(2, "get_heartbeat", {"user": character * served.MAX_USER_LENGTH}))
         line = process.lines.get(timeout=REPLY_TIMEOUT).rstrip(b"\n")
         assert json.loads(line)["result"]["isError"] is False, line[:300]
         longest = max(longest, len(line))

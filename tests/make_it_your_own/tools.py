@@ -35,9 +35,6 @@ ECHO_TOOL = types.Tool(
     annotations=types.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
 )
 
-INSTRUCTIONS = f"{NAME} rolls dice (roll_dice) and says text back (echo)."
-
-
 def roll(arguments: RollArguments, ctx: ServerRequestContext[Any]) -> dict[str, Any]:
     return {"rolled": random.randint(1, arguments.sides)}  # noqa: S311  # Dice, not secrets.
 
@@ -46,4 +43,8 @@ def echo(arguments: EchoArguments, ctx: ServerRequestContext[Any]) -> dict[str, 
     return {"text": arguments.text}
 
 
-TOOLS = serving.Tools(Handler(ROLL_TOOL, RollArguments, roll), Handler(ECHO_TOOL, EchoArguments, echo))
+TOOLS = serving.Tools(
+    Handler(ROLL_TOOL, RollArguments, roll),
+    Handler(ECHO_TOOL, EchoArguments, echo),
+    instructions=f"{NAME} rolls dice (roll_dice) and says text back (echo).",
+)
