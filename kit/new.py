@@ -116,18 +116,16 @@ def make(template: Template, path: Path, name: str, with_hosts: bool) -> list[st
 
 
 def copy_files(template: Template, to: Path, name: str, with_hosts: bool) -> None:
-    source, module = template.folder, module_of(name)
+    source = template.folder
     for kept in KEPT:
         shutil.copyfile(source / kept, to / kept)
     shutil.copytree(source / KIT_FOLDER, to / KIT_FOLDER, ignore=shutil.ignore_patterns(*LEFT_OUT))
-    server = (source / f"{template.module}.py").read_text(encoding="utf-8")
-    (to / f"{module}.py").write_text(server, encoding="utf-8")
+    shutil.copyfile(source / f"{template.module}.py", to / f"{module_of(name)}.py")
     (to / "tests").mkdir()
     left_out = {*OURS_ONLY_TESTS, *(() if with_hosts else HOST_TESTS)}
     for test in sorted((source / "tests").glob("*.py")):
         if test.name not in left_out:
-            text = re.sub(rf"(?m)^import {template.module}\b", f"import {module}", test.read_text(encoding="utf-8"))
-            (to / "tests" / test.name).write_text(text, encoding="utf-8")
+            shutil.copyfile(test, to / "tests" / test.name)
     if with_hosts:
         for kit in HOST_KITS:
             shutil.copytree(source / kit, to / kit, ignore=shutil.ignore_patterns(*LEFT_OUT))
@@ -243,10 +241,12 @@ uv run host_setup.py hosts      # the setup for other hosts
 ## Make it yours
 
 Your server is `{module}.py`: replace its example tool, everything between
-`# The tools ---` and `# The server ---`, with yours (arguments models, `types.Tool`s,
-functions, and `TOOLS` with its instructions), and its tests, `tests/test_tool.py` and
-`tests/test_properties.py`, with yours. The rest (`serving.py`, `stdio_repairs.py`,
-`host_setup.py`, `kit/` and the other tests) serves any tool and needs no edit.
+`# The tools ---` and `# The server ---`, with your tools (arguments models, `types.Tool`s,
+reply functions, and `TOOLS` with the instructions a model reads), then
+`uv run ruff check --fix {module}.py`. The example tool's tests, `tests/test_tool.py` and
+`tests/test_properties.py`, then skip, saying so: write tests of your tools in their place.
+The rest (`serving.py`, `stdio_repairs.py`, `host_setup.py`, `kit/` and the other tests)
+serves any tool and needs no edit.
 `.ci/run` is the CI: locks, lint, types and the tests.
 """
 

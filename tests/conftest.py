@@ -159,6 +159,13 @@ assert SAMPLE is not None, "the server needs a read-only tool that can be called
 SAMPLE_TOOL, SAMPLE_ARGUMENTS = SAMPLE
 
 
+def skip_unless_served(tool: str) -> None:
+    """Atop a tool's own tests: once the server no longer serves `tool`, they skip, saying what to do."""
+    if tool not in served_tools().handlers:
+        reason = f"the server no longer serves {tool}, which these tests are about: replace them with tests of yours"
+        pytest.skip(reason, allow_module_level=True)
+
+
 def sample_call(request_id: types.RequestId) -> dict[str, Any]:
     """A tools/call of the server's own read-only tool, with arguments its schema accepts."""
     return call_request(request_id, SAMPLE_TOOL, SAMPLE_ARGUMENTS)

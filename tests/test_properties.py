@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from mcp import Client
 
-import heartbeat as served
 from serving import validate_arguments
-from tests.conftest import only_text
+from tests.conftest import SERVED as served
+from tests.conftest import only_text, skip_unless_served
+
+skip_unless_served("get_heartbeat")
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

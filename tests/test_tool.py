@@ -1,6 +1,7 @@
 """get_heartbeat, the example tool: its contract through the SDK's in-memory client over both
 protocol eras, and what its reply repeats of the client over real stdio. With tests/test_properties.py,
-the only tests that know it: a server made from the template replaces these two files."""
+the only tests that know it: a server made from this one replaces these two files, which skip,
+saying so, once it serves other tools."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from mcp import Client, MCPError
 from mcp.client.session import DEFAULT_CLIENT_INFO
 from mcp_types import INVALID_PARAMS
 
-import heartbeat as served
 from tests.conftest import (
     INITIALIZED,
     MODERN_VERSION,
@@ -26,8 +26,11 @@ from tests.conftest import (
     call_request,
     initialize_request,
     only_text,
+    skip_unless_served,
 )
+from tests.conftest import SERVED as served
 
+skip_unless_served("get_heartbeat")
 pytestmark = pytest.mark.anyio
 
 LONGEST_REPLY_BYTES = 8_704  # The most a get_heartbeat reply can be, in bytes, however long its user and client are.

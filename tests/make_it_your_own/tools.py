@@ -35,6 +35,7 @@ ECHO_TOOL = types.Tool(
     annotations=types.ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
 )
 
+
 def roll(arguments: RollArguments, ctx: ServerRequestContext[Any]) -> dict[str, Any]:
     return {"rolled": random.randint(1, arguments.sides)}  # noqa: S311  # Dice, not secrets.
 
