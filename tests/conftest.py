@@ -36,7 +36,7 @@ if sys.platform != "win32":
     import fcntl
     import termios
 
-SERVED = importlib.import_module(SERVER_MODULE)  # The server's module (heartbeat.py), under whatever name it has.
+SERVED = importlib.import_module(SERVER_MODULE)  # The server's module, under whatever name it has.
 
 
 def served_server() -> Server[Any]:
@@ -77,6 +77,17 @@ def copy_project(destination: Path, *left_out: str) -> Path:
     shutil's default asks Windows for CopyFile2, which Wine 8 lacks."""
     ignore = shutil.ignore_patterns(*LEFT_OUT, *left_out)
     return Path(shutil.copytree(PROJECT_DIR, destination, ignore=ignore, copy_function=shutil.copyfile))
+
+
+@pytest.fixture
+def git_url(tmp_path: Path) -> str:
+    """A git repository made of a copy of the project, as a `git+file://` URL."""
+    clone = tmp_path / "clone"
+    copy_project(clone)
+    git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
+        subprocess.run([*git, *command], cwd=clone, check=True, capture_output=True, timeout=REPLY_TIMEOUT)
+    return f"git+{clone.as_uri()}"
 
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")

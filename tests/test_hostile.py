@@ -1,7 +1,7 @@
 """Hostile input and faults on stdio, through the real process: nothing lost, nothing hangs, no traceback.
 
 Most of these drive tests/probe_server.py, a server on the same repairs whose tools echo,
-hold until released (a slow tool that awaits) and write big replies; the rest drive heartbeat.py.
+hold until released (a slow tool that awaits) and write big replies; the rest drive the server.
 """
 
 from __future__ import annotations
@@ -433,7 +433,7 @@ def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answer
 
 
 def stopped_by_host(stdout: int) -> subprocess.CompletedProcess[bytes]:
-    """heartbeat.py with `stdout` as its stdout, given one request and then no EOF."""
+    """The server with `stdout` as its stdout, given one request and then no EOF."""
     feed = frames(initialize_request()) + b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n'
     with subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE) as process:
         assert process.stdin
@@ -549,7 +549,7 @@ def test_ctrl_c_at_any_point_of_start_up_ends_the_process_without_a_traceback(
 
 
 def run_in_shell(redirection: str) -> subprocess.CompletedProcess[bytes]:
-    """heartbeat.py started by a POSIX shell with `redirection` (such as `0<&-`, which closes stdin)."""
+    """The server started by a POSIX shell with `redirection` (such as `0<&-`, which closes stdin)."""
     command = f"exec {sys.executable} {PROJECT_DIR / SERVER_FILE} {redirection}"
     return subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=REPLY_TIMEOUT, check=False)
 

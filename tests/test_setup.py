@@ -131,7 +131,7 @@ def test_a_second_install_writes_nothing(config: Path, capsys: pytest.CaptureFix
 
 
 def test_install_updates_an_outdated_entry_and_keeps_its_other_keys(config: Path) -> None:
-    stale = {"command": "uv", "args": ["run", "heartbeat.py"], "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
+    stale = {"command": "uv", "args": ["run", SERVER_FILE], "env": {LOG_LEVEL_VARIABLE: "DEBUG"}}
     config.write_text(json.dumps({"mcpServers": {NAME: stale}}), encoding="utf-8")
     install(config, NAME, dry_run=False)
     entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
@@ -265,12 +265,12 @@ def test_install_writes_through_a_symlinked_config(config: Path, tmp_path: Path)
 
 
 def test_windows_paths_survive_a_json_round_trip(tmp_path: Path) -> None:
-    entry = setup.desktop_entry(r"C:\Users\Ada Lovelace\.local\bin\uv.exe", r"C:\Users\Ada Lovelace\src\heartbeat")
+    entry = setup.desktop_entry(r"C:\Users\Ada Lovelace\.local\bin\uv.exe", r"C:\Users\Ada Lovelace\src\my-server")
     config = tmp_path / "claude_desktop_config.json"
     config.write_bytes(setup.serialize_config(config, {"mcpServers": {NAME: entry}}))
     assert r'"C:\\Users\\Ada Lovelace\\.local\\bin\\uv.exe"' in config.read_text(encoding="utf-8")
     assert setup.read_config(config)[1]["mcpServers"][NAME] == entry
-    assert entry["args"][1] == "C:\\Users\\Ada Lovelace\\src\\heartbeat"
+    assert entry["args"][1] == "C:\\Users\\Ada Lovelace\\src\\my-server"
 
 
 def test_missing_uv_is_a_clear_error_saying_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -550,11 +550,11 @@ def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: P
     [
         ({"command": "uv", "env": ["A=1"]}, '"env" must be an object whose values are strings'),
         ({"command": "uv", "env": {"A": 1}}, '"env" must be an object whose values are strings'),
-        ({"command": "uv", "args": "run heartbeat.py"}, '"args" must be a list of strings'),
+        ({"command": "uv", "args": "run my_server.py"}, '"args" must be a list of strings'),
         ({"command": "uv", "args": ["run", 3]}, '"args" must be a list of strings'),
         ({"args": ["run"]}, 'needs "command": the program to start, as a string'),
         ({"command": ""}, 'needs "command": the program to start, as a string'),
-        ("uv run heartbeat.py", "must be an object, not string"),
+        ("uv run my_server.py", "must be an object, not string"),
     ],
 )
 def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entry: Any, problem: str) -> None:
@@ -606,7 +606,7 @@ def test_check_gives_up_on_a_server_that_never_answers(config: Path) -> None:
 
 
 def test_install_check_and_uninstall_from_the_cli(config: Path) -> None:
-    env = {**os.environ, "HEARTBEAT_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, LOG_LEVEL_VARIABLE: "WARNING"}
     outputs: list[str] = []
     for command in ("install", "check", "uninstall"):
         done = subprocess.run(

@@ -41,17 +41,6 @@ def test_uvx_builds_the_server_from_a_folder_and_serves_it_from_another(tmp_path
     serves_a_call(str(PROJECT_DIR), tmp_path)
 
 
-@pytest.fixture
-def git_url(tmp_path: Path) -> str:
-    """A git repository made of a copy of the project, as a `git+file://` URL."""
-    clone = tmp_path / "clone"
-    copy_project(clone)
-    git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
-    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
-        subprocess.run([*git, *command], cwd=clone, check=True, capture_output=True, timeout=REPLY_TIMEOUT)
-    return f"git+{clone.as_uri()}"
-
-
 def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path, git_url: str) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -101,7 +90,7 @@ def test_installed_from_a_folder_whose_name_has_a_space_it_names_that_folder(tmp
 
 
 def test_every_host_setup_can_start_it_with_uvx() -> None:
-    source = "git+https://github.com/OWNER/heartbeat"
+    source = "git+https://github.com/OWNER/my-server"
     uvx = setup.uvx_path()
     assert Path(uvx).is_absolute()
     for host in setup.host_setups(NAME, source):
@@ -114,12 +103,12 @@ def test_every_host_setup_can_start_it_with_uvx() -> None:
 
 def test_install_writes_the_uvx_entry_with_uvx_s_absolute_path(tmp_path: Path, prepared: list[object]) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    entry = setup.launch_entry("git+https://github.com/OWNER/heartbeat")
+    entry = setup.launch_entry("git+https://github.com/OWNER/my-server")
     setup.install(setup.claude_desktop(config), NAME, dry_run=False, entry=entry)
     written = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
     assert written == {
         "command": setup.uvx_path(),
-        "args": ["--from", "git+https://github.com/OWNER/heartbeat", SCRIPT],
+        "args": ["--from", "git+https://github.com/OWNER/my-server", SCRIPT],
     }
     assert prepared == [written]
 

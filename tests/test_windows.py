@@ -20,6 +20,7 @@ from tests.conftest import (
     PROBE,
     PROJECT_DIR,
     REPLY_TIMEOUT,
+    SERVER_FILE,
     SERVER_ONLY,
     StdioServer,
     assert_clean_exit,
@@ -68,7 +69,7 @@ def test_ctrl_c_in_its_console_ends_it_with_one_line() -> None:
     """Ctrl-C reaches every process of a console: a helper in a console of its own starts the server,
     presses it, and reports."""
     done = subprocess.run(
-        [sys.executable, "-c", CONSOLE_HELPER, sys.executable, str(PROJECT_DIR / "heartbeat.py")],
+        [sys.executable, "-c", CONSOLE_HELPER, sys.executable, str(PROJECT_DIR / SERVER_FILE)],
         input=json.dumps(initialize_request()) + "\n",
         capture_output=True,
         text=True,
