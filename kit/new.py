@@ -20,6 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import serving
+from kit.project import NAME, PROJECT_DIR, SERVER_MODULE, SETUP_FILE, SetupError, command_line, uvx_source
+
 PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*")
 MAX_NAME_LENGTH = 64
 KEPT = ("serving.py", "stdio_repairs.py", "host_setup.py", "LICENSE", "icon.png", ".gitignore")
@@ -68,6 +71,25 @@ def fetched(origin: str) -> Generator[Path]:
                 said = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
                 raise NewError(f"git could not fetch {origin}: {said}")
         yield Path(folder)
+
+
+def make_new(path: Path, name: str | None, with_hosts: bool) -> None:
+    """The `new` command: a server project at `path` from this one (its clone, or the source uvx fetched)."""
+    path = path.resolve()
+    origin = str(PROJECT_DIR) if serving.checkout_project(str(SETUP_FILE)) else uvx_source()
+    try:
+        name = checked_name(name or path.name)
+        empty_folder(path)
+        with fetched(origin) as folder:
+            written = make(Template(folder, NAME, SERVER_MODULE, origin), path, name, with_hosts)
+    except NewError as error:
+        raise SetupError(f"{error}. Nothing was made.") from None
+    module = module_of(name)
+    print(f"Made {name} in {path}: {len(written)} files, its server in {module}.py. Next:")
+    print(f"  {command_line(['cd', str(path)])}")
+    print("  uv run pytest                  # green as it is")
+    print(f"  uv run {module}.py --help")
+    print(f"Then replace the tools in {module}.py: its README.md says how.")
 
 
 def module_of(name: str) -> str:

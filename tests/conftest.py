@@ -28,9 +28,10 @@ from mcp import Client
 from mcp.server import Server
 from mcp_types import CallToolResult, TextContent
 
-import host_setup
 import serving
-from host_setup import SERVER_MODULE, callable_tool
+from kit import edits
+from kit.checker import callable_tool
+from kit.project import SERVER_MODULE
 
 if sys.platform != "win32":
     import fcntl
@@ -417,5 +418,5 @@ def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         started.append(entry)
         return 0.5
 
-    monkeypatch.setattr(host_setup, "prepare_environment", record)
+    monkeypatch.setattr(edits, "prepare_environment", record)
     return started

@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-import host_setup as setup
+from kit import apps, checker, edits, project
 from tests.conftest import NAME, PROJECT_DIR, REPLY_TIMEOUT
 
 PACKAGE = "Claude_pzs8sxrjxfjjc"
@@ -43,11 +43,11 @@ def package(home: Path, name: str = PACKAGE, started: bool = True) -> Path:
 
 
 def packaged_config(home: Path, name: str = PACKAGE) -> Path:
-    return home / "AppData" / "Local" / "Packages" / name / "LocalCache" / "Roaming" / "Claude" / setup.CONFIG_NAME
+    return home / "AppData" / "Local" / "Packages" / name / "LocalCache" / "Roaming" / "Claude" / apps.CONFIG_NAME
 
 
 def classic_config(home: Path) -> Path:
-    return home / "AppData" / "Roaming" / "Claude" / setup.CONFIG_NAME
+    return home / "AppData" / "Roaming" / "Claude" / apps.CONFIG_NAME
 
 
 def write(path: Path, servers: dict[str, object]) -> None:
@@ -55,13 +55,13 @@ def write(path: Path, servers: dict[str, object]) -> None:
     path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
 
 
-def windows(home: Path) -> setup.DesktopInstall:
-    return setup.find_claude_desktop("win32", os.environ, home)
+def windows(home: Path) -> apps.DesktopInstall:
+    return apps.find_claude_desktop("win32", os.environ, home)
 
 
 def test_the_packaged_app_reads_its_local_cache(home: Path) -> None:
     package(home)
-    assert windows(home) == setup.DesktopInstall(
+    assert windows(home) == apps.DesktopInstall(
         f"Claude Desktop, Windows, packaged app ({PACKAGE})",
         packaged_config(home),
         home / "AppData" / "Local" / "Claude" / "Logs",
@@ -75,7 +75,7 @@ def test_an_earlier_packaged_build_logs_beside_its_config(home: Path) -> None:
 
 
 def test_the_classic_install_reads_appdata(home: Path) -> None:
-    assert windows(home) == setup.DesktopInstall(
+    assert windows(home) == apps.DesktopInstall(
         "Claude Desktop, Windows, classic install",
         classic_config(home),
         classic_config(home).parent / "logs",
@@ -100,7 +100,7 @@ def test_with_both_the_packaged_file_is_live_and_the_classic_one_is_named_as_ign
 def test_two_packages_that_no_config_tells_apart_are_refused_with_both_listed(home: Path) -> None:
     package(home)
     package(home, "Claude_other")
-    with pytest.raises(setup.SetupError) as refused:
+    with pytest.raises(project.SetupError) as refused:
         windows(home)
     message = str(refused.value)
     assert message.startswith("found 2 packaged Claude Desktop apps and cannot tell which one you use: ")
@@ -120,24 +120,24 @@ def test_config_always_wins_and_keeps_the_found_app_s_logs(home: Path, tmp_path:
     package(home)
     package(home, "Claude_other")
     named = tmp_path / "mine.json"
-    assert setup.claude_desktop(named, "win32") == setup.DesktopInstall(
+    assert apps.claude_desktop(named, "win32") == apps.DesktopInstall(
         "Claude Desktop, Windows, packaged app", named, None, named=True
     )
-    assert setup.claude_desktop(packaged_config(home), "darwin").config == packaged_config(home)
+    assert apps.claude_desktop(packaged_config(home), "darwin").config == packaged_config(home)
 
 
 def test_macos_and_linux(home: Path) -> None:
     support = home / "Library" / "Application Support" / "Claude"
     (home / "Applications" / "Claude.app").mkdir(parents=True)
-    assert setup.find_claude_desktop("darwin", os.environ, home) == setup.DesktopInstall(
-        "Claude Desktop, macOS", support / setup.CONFIG_NAME, home / "Library" / "Logs" / "Claude"
+    assert apps.find_claude_desktop("darwin", os.environ, home) == apps.DesktopInstall(
+        "Claude Desktop, macOS", support / apps.CONFIG_NAME, home / "Library" / "Logs" / "Claude"
     )
     linux = home / ".config" / "Claude"
-    assert setup.find_claude_desktop("linux", {}, home) == setup.DesktopInstall(
-        "Claude Desktop, Linux", linux / setup.CONFIG_NAME, linux / "logs", found=False
+    assert apps.find_claude_desktop("linux", {}, home) == apps.DesktopInstall(
+        "Claude Desktop, Linux", linux / apps.CONFIG_NAME, linux / "logs", found=False
     )
     linux.mkdir(parents=True)
-    assert setup.find_claude_desktop("linux", {}, home).found
+    assert apps.find_claude_desktop("linux", {}, home).found
 
 
 def test_install_writes_the_packaged_file_names_the_other_and_check_names_the_layout(
@@ -145,7 +145,7 @@ def test_install_writes_the_packaged_file_names_the_other_and_check_names_the_la
 ) -> None:
     package(home)
     write(classic_config(home), {})
-    setup.install(windows(home), NAME, dry_run=False)
+    edits.install(windows(home), NAME, dry_run=False)
     assert NAME in json.loads(packaged_config(home).read_text(encoding="utf-8"))["mcpServers"]
     assert json.loads(classic_config(home).read_text(encoding="utf-8")) == {"mcpServers": {}}
     out = capsys.readouterr().out
@@ -155,7 +155,7 @@ def test_install_writes_the_packaged_file_names_the_other_and_check_names_the_la
     )
     assert f"Not read by this app, so left as it is: {classic_config(home)}\n" in out
     assert f"Its log: {home / 'AppData' / 'Local' / 'Claude' / 'Logs' / f'mcp-server-{NAME}.log'}\n" in out
-    report = anyio.run(setup.check, windows(home), NAME, REPLY_TIMEOUT)
+    report = anyio.run(checker.check, windows(home), NAME, REPLY_TIMEOUT)
     assert report["ok"] is True, report
     assert (report["app"], report["config"], report["source"]) == (
         f"Claude Desktop, Windows, packaged app ({PACKAGE})",
@@ -166,26 +166,26 @@ def test_install_writes_the_packaged_file_names_the_other_and_check_names_the_la
 
 def test_check_fails_an_entry_that_only_a_file_the_app_never_reads_has(home: Path) -> None:
     package(home)
-    write(classic_config(home), {NAME: setup.desktop_entry(setup.uv_path(), str(PROJECT_DIR))})
-    with pytest.raises(setup.SetupError) as refused:
-        anyio.run(setup.check, windows(home), NAME, REPLY_TIMEOUT)
+    write(classic_config(home), {NAME: apps.desktop_entry(project.uv_path(), str(PROJECT_DIR))})
+    with pytest.raises(project.SetupError) as refused:
+        anyio.run(checker.check, windows(home), NAME, REPLY_TIMEOUT)
     assert str(refused.value) == (
         f'the entry "{NAME}" is in {classic_config(home)}, which this app (Claude Desktop, Windows, packaged app '
-        f"({PACKAGE})) never reads; it reads {packaged_config(home)}. {setup.REINSTALL}"
+        f"({PACKAGE})) never reads; it reads {packaged_config(home)}. {checker.REINSTALL}"
     )
 
 
 def test_uninstall_finds_the_entry_where_install_put_it(home: Path) -> None:
     package(home)
-    setup.install(windows(home), NAME, dry_run=False)
-    setup.uninstall(windows(home), NAME, dry_run=False)
+    edits.install(windows(home), NAME, dry_run=False)
+    edits.uninstall(windows(home), NAME, dry_run=False)
     assert json.loads(packaged_config(home).read_text(encoding="utf-8")) == {"mcpServers": {}}
 
 
 @pytest.mark.parametrize("command", [["install"], ["check"], ["hosts"], ["install", "--dry-run"], ["uninstall"]])
 def test_a_cp1252_console_gets_every_line_without_a_traceback(tmp_path: Path, command: list[str]) -> None:
     home = tmp_path / "José Ωmega"  # Ω is not in cp1252.
-    config = home / setup.CONFIG_NAME
+    config = home / apps.CONFIG_NAME
     arguments = command if command == ["hosts"] else [*command, "--config", str(config)]
     done = subprocess.run(
         [sys.executable, "host_setup.py", *arguments],

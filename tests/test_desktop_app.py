@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 import pytest
 
-import host_setup as setup
+from kit import apps, checker, config_file, edits
 from tests.conftest import (
     MODERN_VERSION,
     NAME,
@@ -60,7 +60,7 @@ def environment(home: Path, **more: str) -> dict[str, str]:
 
 def app_config(home: Path) -> Path:
     """The config the app would read in `home`, with the app's folder made, as its first start makes it."""
-    config = setup.find_claude_desktop(sys.platform, environment(home), home).config
+    config = apps.find_claude_desktop(sys.platform, environment(home), home).config
     config.parent.mkdir(parents=True, exist_ok=True)
     return config
 
@@ -103,7 +103,7 @@ def test_nothing_is_written_while_the_app_runs_and_the_user_is_told_to_quit_it(h
         assert done.stderr == (
             f"host_setup {command}: Claude Desktop is running (process {os.getpid()}, as its lock {singleton} says); "
             "it would overwrite this change with the copy it read at start. "
-            f"Quit it fully ({setup.how_to_quit()}), then run this again. Nothing was written.\n"
+            f"Quit it fully ({apps.how_to_quit()}), then run this again. Nothing was written.\n"
         )
     assert folder_state(config) == before
     assert setup_tool(home, "install", "--dry-run").returncode == 0
@@ -133,7 +133,7 @@ def test_a_lock_from_another_computer_is_named_for_the_user_to_judge(home: Path)
 
 
 def test_with_no_app_install_says_so_and_creates_nothing(home: Path) -> None:
-    config = setup.find_claude_desktop(sys.platform, environment(home), home).config
+    config = apps.find_claude_desktop(sys.platform, environment(home), home).config
     done = setup_tool(home, "install", PATH=os.path.dirname(uv()))
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith("host_setup install: found no Claude Desktop here (")
@@ -157,10 +157,10 @@ REJECTED = [
 @pytest.mark.parametrize(("entry", "problem"), REJECTED)
 def test_an_entry_the_app_would_reject_is_named_with_its_reason(entry: Any, problem: str) -> None:
     config = {"mcpServers": {**OTHERS, "odd one": entry}}
-    found = setup.rejected_entries(config, Path("claude_desktop_config.json"))
+    found = config_file.rejected_entries(config, Path("claude_desktop_config.json"))
     assert found is not None
     assert found.startswith(f'the entry "odd one" in claude_desktop_config.json{problem}')
-    assert setup.rejected_entries({"mcpServers": OTHERS}, Path("claude_desktop_config.json")) is None
+    assert config_file.rejected_entries({"mcpServers": OTHERS}, Path("claude_desktop_config.json")) is None
 
 
 def test_install_will_not_write_beside_an_entry_the_app_would_reject_unless_told_to(home: Path) -> None:
@@ -171,7 +171,7 @@ def test_install_will_not_write_beside_an_entry_the_app_would_reject_unless_told
     assert (refused.returncode, refused.stdout) == (1, "")
     assert refused.stderr == (
         f'host_setup install: the entry "broken" in {config}: "args" must be a list of strings. '
-        f"{setup.WIPES_ALL}. Fix that first, or pass --allow-rejected to write anyway. Nothing was written.\n"
+        f"{config_file.WIPES_ALL}. Fix that first, or pass --allow-rejected to write anyway. Nothing was written.\n"
     )
     assert folder_state(config) == before
     checked = setup_tool(home, "check")
@@ -190,7 +190,7 @@ def test_check_names_the_backup_that_holds_what_a_wipe_lost_and_restore_loses_no
     config.write_text(json.dumps(CONFIG), encoding="utf-8")
     assert setup_tool(home, "install").returncode == 0
     installed = json.loads(config.read_text(encoding="utf-8"))
-    newest = max(setup.backups(config).items())[1]
+    newest = max(config_file.backups(config).items())[1]
     # The app loaded the file as empty, saved that, and then the user added a server in its settings.
     later = {"later": {"command": "/usr/bin/later"}}
     config.write_text(json.dumps({"mcpServers": later, "preferences": {"sidebarMode": "chat"}}), encoding="utf-8")
@@ -198,7 +198,7 @@ def test_check_names_the_backup_that_holds_what_a_wipe_lost_and_restore_loses_no
     assert (checked.returncode, checked.stdout) == (1, "")
     assert checked.stderr == (
         f'host_setup check: {config} has lost "files", "remote", "{NAME}" since {newest}, which holds them: '
-        f"Claude Desktop saved over it. Quit Claude Desktop fully ({setup.how_to_quit()}), "
+        f"Claude Desktop saved over it. Quit Claude Desktop fully ({apps.how_to_quit()}), "
         "then run: uv run host_setup.py restore\n"
     )
     restored = setup_tool(home, "restore")
@@ -220,14 +220,14 @@ def test_check_names_the_backup_that_holds_what_a_wipe_lost_and_restore_loses_no
 def test_an_uninstall_or_one_server_taken_out_by_hand_is_no_wipe(home: Path, prepared: list[object]) -> None:
     config = app_config(home)
     config.write_text(json.dumps(CONFIG), encoding="utf-8")
-    app = setup.claude_desktop(None)
-    setup.install(app, NAME, dry_run=False)
+    app = apps.claude_desktop(None)
+    edits.install(app, NAME, dry_run=False)
     by_hand = json.loads(config.read_text(encoding="utf-8"))
     del by_hand["mcpServers"]["files"]
     config.write_text(json.dumps(by_hand), encoding="utf-8")
-    assert setup.configured_entry(app, NAME)[1] == str(config)
-    setup.uninstall(app, NAME, dry_run=False)
-    assert setup.configured_entry(app, NAME)[1].startswith("the entry install would write")
+    assert checker.configured_entry(app, NAME)[1] == str(config)
+    edits.uninstall(app, NAME, dry_run=False)
+    assert checker.configured_entry(app, NAME)[1].startswith("the entry install would write")
 
 
 # Ready before the app asks -------------------------------------------------------------
@@ -295,12 +295,11 @@ def test_a_proxy_s_certificate_is_named_with_its_fix_and_system_certs_writes_it(
     refused = setup_tool(home, "install", PATH=path, UV="")
     assert refused.returncode == 1
     assert (
-        refused.stderr
-        == f"host_setup install: its first start failed: {setup.SYSTEM_CERTS_FIX}. Nothing was written.\n"
+        refused.stderr == f"host_setup install: its first start failed: {apps.SYSTEM_CERTS_FIX}. Nothing was written.\n"
     )
     assert not config.exists()
     checked = setup_tool(home, "check", "--json", PATH=path, UV="")
-    assert json.loads(checked.stdout)["error"] == setup.SYSTEM_CERTS_FIX
+    assert json.loads(checked.stdout)["error"] == apps.SYSTEM_CERTS_FIX
     written = setup_tool(home, "install", "--system-certs", PATH=path, UV="")
     assert written.returncode == 0, written.stderr
     assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]["env"] == {"UV_SYSTEM_CERTS": "1"}
@@ -308,7 +307,7 @@ def test_a_proxy_s_certificate_is_named_with_its_fix_and_system_certs_writes_it(
 
 
 def test_check_fails_a_start_slower_than_the_app_waits_and_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(setup, "DESKTOP_START_SECONDS", 0)
-    report = anyio.run(setup.check, setup.claude_desktop(None), NAME, REPLY_TIMEOUT)
+    monkeypatch.setattr(checker, "DESKTOP_START_SECONDS", 0)
+    report = anyio.run(checker.check, apps.claude_desktop(None), NAME, REPLY_TIMEOUT)
     assert report["ok"] is False
-    assert report["error"] == f"it took longer to start than the 0 s Claude Desktop waits. {setup.SLOW_START}"
+    assert report["error"] == f"it took longer to start than the 0 s Claude Desktop waits. {checker.SLOW_START}"

@@ -22,7 +22,7 @@ import anyio
 import pytest
 from mcp import Client
 
-import host_setup as setup
+from kit import apps, edits, hosts, project
 from tests.conftest import (
     MODERN_VERSION,
     NAME,
@@ -57,8 +57,8 @@ def printed(*args: str, env: dict[str, str] | None = None) -> str:
 
 def test_hosts_prints_every_host_in_order_with_this_folder_and_uv_s_absolute_path() -> None:
     setups = json.loads(printed("--json"))
-    assert [each["key"] for each in setups] == list(setup.HOSTS)
-    entry = setup.desktop_entry(setup.uv_path(), str(PROJECT_DIR))
+    assert [each["key"] for each in setups] == list(hosts.HOSTS)
+    entry = apps.desktop_entry(project.uv_path(), str(PROJECT_DIR))
     start = [entry["command"], *entry["args"]]
     for each in setups:
         if "command" in each:
@@ -69,35 +69,35 @@ def test_hosts_prints_every_host_in_order_with_this_folder_and_uv_s_absolute_pat
 
 def test_the_text_holds_each_setup_word_for_word() -> None:
     text = printed()
-    for each in setup.host_setups(NAME):
-        block = setup.command_line(each.command) + "\n" if each.command else each.content
+    for each in hosts.host_setups(NAME):
+        block = project.command_line(each.command) + "\n" if each.command else each.content
         assert f"## {each.host} ({each.key})\n{each.how}\n\n{block}\nTo see it connected: {each.then}\n" in text
 
 
 def test_a_named_host_and_name_are_all_that_is_printed() -> None:
     [only] = json.loads(printed("codex", "--name", "pulse", "--json"))
-    entry = setup.desktop_entry(setup.uv_path(), str(PROJECT_DIR))
+    entry = apps.desktop_entry(project.uv_path(), str(PROJECT_DIR))
     assert only["command"] == ["codex", "mcp", "add", "pulse", "--", entry["command"], *entry["args"]]
 
 
 def test_an_unknown_host_is_refused_naming_the_hosts() -> None:
     done = run_script("host_setup.py", "hosts", "claude")
     assert done.returncode == 2
-    assert done.stderr.endswith(f"argument HOST: must be one of {', '.join(setup.HOSTS)}, not 'claude'\n")
+    assert done.stderr.endswith(f"argument HOST: must be one of {', '.join(hosts.HOSTS)}, not 'claude'\n")
 
 
 def test_claude_desktop_s_setup_is_what_install_writes(tmp_path: Path) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    setup.install(setup.claude_desktop(config), NAME, dry_run=False)
-    [desktop] = [each for each in setup.host_setups(NAME) if each.key == "claude-desktop"]
+    edits.install(apps.claude_desktop(config), NAME, dry_run=False)
+    [desktop] = [each for each in hosts.host_setups(NAME) if each.key == "claude-desktop"]
     assert config.read_text(encoding="utf-8") == desktop.content
 
 
 def test_the_json_files_hold_the_entry_where_each_host_reads_it() -> None:
-    entry = setup.desktop_entry(setup.uv_path(), str(PROJECT_DIR))
+    entry = apps.desktop_entry(project.uv_path(), str(PROJECT_DIR))
     files = {
         each.key: json.loads(each.content)
-        for each in setup.host_setups(NAME)
+        for each in hosts.host_setups(NAME)
         if each.content and each.key not in ("continue", "fast-agent")  # Those two are YAML.
     }
     assert files["claude-desktop"] == files["cursor"] == {"mcpServers": {NAME: entry}}
@@ -107,10 +107,10 @@ def test_the_json_files_hold_the_entry_where_each_host_reads_it() -> None:
 
 
 def test_vs_code_s_setup_names_insiders_and_profile_folders_too() -> None:
-    [vscode] = [each for each in setup.host_setups(NAME) if each.key == "vscode"]
-    user = setup.vscode_user_folder("Code")
+    [vscode] = [each for each in hosts.host_setups(NAME) if each.key == "vscode"]
+    user = hosts.vscode_user_folder("Code")
     assert vscode.file == user / "mcp.json"
-    assert str(setup.vscode_user_folder("Code - Insiders") / "mcp.json") in vscode.how
+    assert str(hosts.vscode_user_folder("Code - Insiders") / "mcp.json") in vscode.how
     assert str(user / "profiles" / "<profile id>" / "mcp.json") in vscode.how
 
 

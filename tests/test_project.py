@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from host_setup import HOSTS
+from kit.hosts import HOSTS
 from tests import probe_server
 from tests.conftest import NAME, PROJECT_DIR, SERVER_FILE, SERVER_MODULE, VERSION, served_tools
 
@@ -150,9 +150,13 @@ def test_imports_point_one_way_server_then_serving_then_repairs_and_the_setup_to
     server, serving, repairs, setup = ({name.split(".")[0] for name in imported_modules(file)} for file in SHIPPED)
     assert "serving" in server, f"{SERVER_FILE} serves through serving.py: keep its `import serving`"
     assert "stdio_repairs" in serving, "serving.py serves over stdio through stdio_repairs.py"
-    assert not {SERVER_MODULE, "host_setup"} & (serving | repairs | server), "nothing shipped imports these two"
+    assert not {SERVER_MODULE, "host_setup", "kit"} & (serving | repairs | server), "the server imports no setup"
     assert "serving" not in repairs, "stdio_repairs.py serves any Server: it must not import serving.py"
-    assert SERVER_MODULE not in setup, f"host_setup.py must not import {SERVER_FILE}, the file a copy rewrites"
+    rooms = [path.relative_to(PROJECT_DIR).as_posix() for path in sorted((PROJECT_DIR / "kit").glob("*.py"))]
+    for room in rooms:
+        setup |= {name.split(".")[0] for name in imported_modules(room)}
+        assert "host_setup" not in imported_modules(room), f"{room} is a room of the setup tool: it must not import it"
+    assert SERVER_MODULE not in setup, f"the setup tool must not import {SERVER_FILE}, the file a copy rewrites"
 
 
 def test_the_server_leaves_what_only_check_needs_to_the_setup_module() -> None:

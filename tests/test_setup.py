@@ -19,6 +19,7 @@ import pytest
 
 import host_setup as setup
 import serving
+from kit import apps, checker, config_file, edits, project
 from tests.conftest import (
     NAME,
     PROJECT_DIR,
@@ -66,26 +67,26 @@ def config(tmp_path: Path) -> Path:
 
 def expected_entry() -> dict[str, Any]:
     return {
-        "command": setup.uv_path(),
+        "command": project.uv_path(),
         "args": ["--directory", str(PROJECT_DIR), "run", "--no-dev", "--frozen", SERVER_FILE],
     }
 
 
 def install(config: Path, name: str, dry_run: bool) -> None:
     """install, with the file given as --config gives it."""
-    setup.install(setup.claude_desktop(config), name, dry_run)
+    edits.install(apps.claude_desktop(config), name, dry_run)
 
 
 def uninstall(config: Path, name: str, dry_run: bool) -> None:
-    setup.uninstall(setup.claude_desktop(config), name, dry_run)
+    edits.uninstall(apps.claude_desktop(config), name, dry_run)
 
 
 def configured_entry(config: Path, name: str) -> tuple[dict[str, Any], str]:
-    return setup.configured_entry(setup.claude_desktop(config), name)
+    return checker.configured_entry(apps.claude_desktop(config), name)
 
 
 def run_check(config: Path, name: str, seconds: float, as_json: bool) -> int:
-    return setup.run_check(setup.claude_desktop(config), name, seconds, as_json)
+    return checker.run_check(apps.claude_desktop(config), name, seconds, as_json)
 
 
 def siblings(path: Path) -> list[str]:
@@ -195,7 +196,7 @@ def test_install_creates_the_file_and_its_folder(tmp_path: Path) -> None:
 def test_a_config_it_cannot_merge_into_is_refused_and_left_untouched(config: Path, content: str, problem: str) -> None:
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), config.stat().st_mtime_ns, siblings(config))
-    with pytest.raises(setup.SetupError) as refused:
+    with pytest.raises(project.SetupError) as refused:
         install(config, NAME, dry_run=False)
     assert str(config) in str(refused.value)
     assert problem in str(refused.value)
@@ -236,7 +237,7 @@ def test_a_huge_config_is_refused_before_it_is_read(config: Path, command: str) 
     unchanged = " Nothing was written." if command != "check" else ""
     assert done.stderr == (
         f"host_setup {command}: {config} holds 4,294,967,296 bytes, far more than any config "
-        f"(this tool reads {setup.MAX_CONFIG_BYTES:,} at most); move it aside.{unchanged}\n"
+        f"(this tool reads {config_file.MAX_CONFIG_BYTES:,} at most); move it aside.{unchanged}\n"
     )
     assert config.stat().st_size == 4 * 1024**3
     assert siblings(config) == [config.name]
@@ -265,19 +266,19 @@ def test_install_writes_through_a_symlinked_config(config: Path, tmp_path: Path)
 
 
 def test_windows_paths_survive_a_json_round_trip(tmp_path: Path) -> None:
-    entry = setup.desktop_entry(r"C:\Users\Ada Lovelace\.local\bin\uv.exe", r"C:\Users\Ada Lovelace\src\my-server")
+    entry = apps.desktop_entry(r"C:\Users\Ada Lovelace\.local\bin\uv.exe", r"C:\Users\Ada Lovelace\src\my-server")
     config = tmp_path / "claude_desktop_config.json"
-    config.write_bytes(setup.serialize_config(config, {"mcpServers": {NAME: entry}}))
+    config.write_bytes(config_file.serialize_config(config, {"mcpServers": {NAME: entry}}))
     assert r'"C:\\Users\\Ada Lovelace\\.local\\bin\\uv.exe"' in config.read_text(encoding="utf-8")
-    assert setup.read_config(config)[1]["mcpServers"][NAME] == entry
+    assert config_file.read_config(config)[1]["mcpServers"][NAME] == entry
     assert entry["args"][1] == "C:\\Users\\Ada Lovelace\\src\\my-server"
 
 
 def test_missing_uv_is_a_clear_error_saying_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("UV", raising=False)
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(setup.SetupError, match=r"^uv not found\. Install it .*pipx install uv"):
-        setup.uv_path()
+    with pytest.raises(project.SetupError, match=r"^uv not found\. Install it .*pipx install uv"):
+        project.uv_path()
 
 
 # uninstall ----------------------------------------------------------------------
@@ -356,7 +357,7 @@ def test_concurrent_installs_lose_no_entry(config: Path) -> None:
 
 def test_a_write_by_another_program_during_install_is_kept(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Claude Desktop saving its config while install runs: install starts over on the new content."""
-    original = setup.serialize_config
+    original = config_file.serialize_config
     calls: list[int] = []
 
     def serialize_while_the_app_saves(path: Path, content: dict[str, Any]) -> bytes:
@@ -365,7 +366,7 @@ def test_a_write_by_another_program_during_install_is_kept(config: Path, monkeyp
         calls.append(1)
         return original(path, content)
 
-    monkeypatch.setattr(setup, "serialize_config", serialize_while_the_app_saves)
+    monkeypatch.setattr(edits, "serialize_config", serialize_while_the_app_saves)
     install(config, NAME, dry_run=False)
     written = json.loads(config.read_text(encoding="utf-8"))
     assert written["theme"] == "light"
@@ -385,7 +386,7 @@ UNWRITABLE_JSON = [
 def test_json_it_could_not_write_back_exactly_is_refused(config: Path, content: str, problem: str) -> None:
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), siblings(config))
-    with pytest.raises(setup.SetupError) as refused:
+    with pytest.raises(project.SetupError) as refused:
         install(config, NAME, dry_run=False)
     assert str(refused.value).startswith(f"{config} ")
     assert problem in str(refused.value)
@@ -414,7 +415,7 @@ def test_anything_but_a_regular_file_is_refused_without_waiting(tmp_path: Path, 
         path.symlink_to(tmp_path / "loop")
         (tmp_path / "loop").symlink_to(path)
     before = sorted(entry.name for entry in tmp_path.iterdir())
-    with pytest.raises(setup.SetupError) as refused:
+    with pytest.raises(project.SetupError) as refused:
         install(path, NAME, dry_run=False)
     assert "not a regular file" in str(refused.value) or "Too many levels of symbolic links" in str(refused.value)
     assert sorted(entry.name for entry in tmp_path.iterdir()) == before
@@ -424,7 +425,7 @@ def test_anything_but_a_regular_file_is_refused_without_waiting(tmp_path: Path, 
 def test_a_read_only_config_is_left_for_the_user_to_decide(config: Path) -> None:
     config.chmod(0o444)
     before = (config.read_bytes(), siblings(config))
-    with pytest.raises(setup.SetupError, match="is read-only; make it writable first"):
+    with pytest.raises(project.SetupError, match="is read-only; make it writable first"):
         install(config, NAME, dry_run=False)
     assert (config.read_bytes(), siblings(config)) == before
 
@@ -435,15 +436,15 @@ def test_permission_denied_is_one_line_and_changes_nothing(
 ) -> None:
     """Permission faults, simulated: this project's tests may run as root, which file modes do not stop."""
     before = (config.read_bytes(), siblings(config))
-    target = setup.os.open if denied == "read" else setup.tempfile.mkstemp
+    target = config_file.os.open if denied == "read" else config_file.tempfile.mkstemp
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         if denied == "read" and args[0] != config:  # The folder's lock opens the folder.
             return target(*args, **kwargs)
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr(setup.os if denied == "read" else setup.tempfile, target.__name__, refuse)
-    with pytest.raises(setup.SetupError) as refused:
+    monkeypatch.setattr(config_file.os if denied == "read" else config_file.tempfile, target.__name__, refuse)
+    with pytest.raises(project.SetupError) as refused:
         install(config, NAME, dry_run=False)
     assert str(refused.value) == f"cannot {denied} {config}: Permission denied."
     monkeypatch.undo()
@@ -478,7 +479,7 @@ def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
         real_fsync(descriptor)
 
     monkeypatch.setattr(os, "fsync", fsync_on_a_full_disk)
-    with pytest.raises(setup.SetupError) as refused:
+    with pytest.raises(project.SetupError) as refused:
         install(config, NAME, dry_run=False)
     assert str(refused.value) == f"cannot write {config}: No space left on device."
     assert config.read_bytes() == before
@@ -489,7 +490,7 @@ def test_a_full_disk_leaves_the_config_whole_and_no_partial_backup(
 
 
 def check(config: Path, seconds: float = REPLY_TIMEOUT) -> dict[str, Any]:
-    return anyio.run(setup.check, setup.claude_desktop(config), NAME, seconds)
+    return anyio.run(checker.check, apps.claude_desktop(config), NAME, seconds)
 
 
 def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
@@ -507,7 +508,7 @@ def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
 
 
 def test_a_long_answer_is_cut_with_an_ellipsis() -> None:
-    assert (setup.shortened("a" * 200, 200), setup.shortened("a" * 201, 200)) == ("a" * 200, "a" * 200 + "...")
+    assert (checker.shortened("a" * 200, 200), checker.shortened("a" * 201, 200)) == ("a" * 200, "a" * 200 + "...")
 
 
 def entry_in(config: Path, entry: Any) -> None:
@@ -559,7 +560,7 @@ def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: P
 )
 def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entry: Any, problem: str) -> None:
     entry_in(config, entry)
-    with pytest.raises(setup.SetupError) as refused:
+    with pytest.raises(project.SetupError) as refused:
         configured_entry(config, NAME)
     separator = " " if problem.startswith(("needs", "must")) else ": "
     assert str(refused.value) == f'the entry "{NAME}" in {config}{separator}{problem}.'
@@ -651,7 +652,7 @@ def test_uv_from_the_uv_variable_is_the_fallback_when_path_has_none(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setenv("UV", str(tmp_path / "uv"))
-    assert setup.uv_path() == str(tmp_path / "uv")
+    assert project.uv_path() == str(tmp_path / "uv")
 
 
 @pytest.mark.parametrize(
@@ -667,7 +668,7 @@ def test_a_key_written_twice_is_refused_not_dropped(config: Path, content: str, 
     config.write_text(content, encoding="utf-8")
     before = (config.read_bytes(), siblings(config))
     for action in (install, uninstall):
-        with pytest.raises(setup.SetupError) as refused:
+        with pytest.raises(project.SetupError) as refused:
             action(config, NAME, dry_run=False)
         assert str(refused.value) == (
             f'{config} has the key "{key}" twice in one object. '
@@ -729,7 +730,7 @@ def test_an_entry_marked_stdio_and_enabled_is_up_to_date(config: Path, capsys: p
 )
 def test_check_refuses_an_entry_with_a_key_that_keeps_it_from_starting(config: Path, key: str, shown: str) -> None:
     entry_in(config, {**expected_entry(), key: STALE[key]})
-    with pytest.raises(setup.SetupError) as refused:
+    with pytest.raises(project.SetupError) as refused:
         check(config)
     assert str(refused.value) == (
         f'the entry "{NAME}" in {config} has {shown}: Claude Desktop would not start it as written. '
@@ -773,7 +774,7 @@ def test_check_shows_control_characters_escaped_and_cannot_be_forged(config: Pat
     entry_in(config, {"command": sys.executable, "args": ["-c", FORGER, NAME]})
     done = run_script("host_setup.py", "check", "--config", str(config))
     assert done.returncode == 1
-    assert not setup.UNSHOWABLE.search(done.stdout.replace("\n", ""))
+    assert not project.UNSHOWABLE.search(done.stdout.replace("\n", ""))
     lines = done.stdout.splitlines()
     assert lines[0] == f"{NAME} check: FAILED"
     assert [line for line in lines if line.startswith(f"{NAME} check")] == [lines[0]]
@@ -789,7 +790,7 @@ def test_check_keeps_only_the_end_of_a_flood_on_stderr(config: Path) -> None:
     entry_in(config, {"command": sys.executable, "args": ["-c", flood]})  # 64 MiB, then it exits.
     report = check(config)
     assert report["ok"] is False
-    assert len(report["server_stderr"]) == setup.StderrTail.TAIL_BYTES
+    assert len(report["server_stderr"]) == checker.StderrTail.TAIL_BYTES
     assert report["server_stderr"].replace("\r\n", "\n").endswith("x\nlast")  # Windows' text mode writes CR LF.
 
 
@@ -828,17 +829,17 @@ def test_only_the_newest_backups_are_kept(config: Path, capsys: pytest.CaptureFi
         install(config, NAME, dry_run=False)
         before_uninstall = config.read_bytes()
         uninstall(config, NAME, dry_run=False)
-    backups = [backup for _, backup in sorted(setup.backups(config).items())]
-    assert len(backups) == setup.KEEP_BACKUPS
+    backups = [backup for _, backup in sorted(config_file.backups(config).items())]
+    assert len(backups) == config_file.KEEP_BACKUPS
     assert [backup.read_bytes() for backup in backups[-2:]] == [before_uninstall, config.read_bytes()]
-    assert f"(the newest {setup.KEEP_BACKUPS} backups are kept)" in capsys.readouterr().out
+    assert f"(the newest {config_file.KEEP_BACKUPS} backups are kept)" in capsys.readouterr().out
 
 
 def test_backups_are_told_apart_from_other_files_by_their_exact_name(config: Path) -> None:
     mine = [config.with_name(f"{config.name}.{suffix}") for suffix in ("bak", "old.bak", "20200101-000000.bak")]
     for path in mine:
         path.write_text("{}", encoding="utf-8")
-    for _ in range(setup.KEEP_BACKUPS + 2):
+    for _ in range(config_file.KEEP_BACKUPS + 2):
         install(config, NAME, dry_run=False)
         uninstall(config, NAME, dry_run=False)
     assert all(path.exists() for path in mine)
@@ -868,7 +869,7 @@ def test_nothing_it_prints_reaches_the_terminal_raw(config: Path) -> None:
     done = run_script("host_setup.py", "install", "--dry-run", "--config", str(config))
     assert done.returncode == 0, done.stderr
     assert '+  "theme": "\\x9b2J\\x7f\\u202e",' in done.stdout.splitlines()
-    assert not setup.UNSHOWABLE.search(done.stdout)
+    assert not project.UNSHOWABLE.search(done.stdout)
 
 
 def test_windows_line_ends_stay_windows_line_ends(config: Path) -> None:
@@ -899,9 +900,9 @@ for line in sys.stdin:
 @pytest.mark.parametrize(
     ("user", "called"),
     [
-        ({"type": "string", "minLength": 300_000_000}, setup.NO_CALL),
-        ({"type": "string", "minLength": 40, "pattern": "(!+)+z"}, setup.NO_CALL),
-        ({"type": "string", "pattern": "^(?=check)"}, setup.NO_CALL),
+        ({"type": "string", "minLength": 300_000_000}, checker.NO_CALL),
+        ({"type": "string", "minLength": 40, "pattern": "(!+)+z"}, checker.NO_CALL),
+        ({"type": "string", "pattern": "^(?=check)"}, checker.NO_CALL),
     ],
     ids=["huge-min-length", "backtracking-pattern", "lookahead"],
 )
@@ -960,11 +961,11 @@ def test_backups_are_numbered_and_the_one_just_written_is_never_deleted(
 ) -> None:
     for number in (7, 8, 9):  # Backups from before a clock was set back, or from a zone further east.
         config.with_name(f"{config.name}.{number}.bak").write_text("{}", encoding="utf-8")
-    monkeypatch.setattr(setup.time, "time", lambda: 0.0)
+    monkeypatch.setattr(checker.time, "time", lambda: 0.0)
     install(config, NAME, dry_run=False)
     out = capsys.readouterr().out
     previous, written = (config.with_name(f"{config.name}.{number}.bak") for number in (10, 11))
     assert f"The previous file is saved as {previous} (the newest 4 backups are kept)." in out
     assert previous.read_text(encoding="utf-8") == json.dumps(OTHER_CONFIG, indent=4)
     assert written.read_bytes() == config.read_bytes()
-    assert sorted(setup.backups(config)) == [8, 9, 10, 11]
+    assert sorted(config_file.backups(config)) == [8, 9, 10, 11]

@@ -11,6 +11,7 @@ import pytest
 
 import host_setup as setup
 import serving
+from kit import apps, edits, hosts, project
 from tests.conftest import (
     NAME,
     PROJECT_DIR,
@@ -29,7 +30,7 @@ SETUP_SCRIPT = next(name for name, module in serving.scripts(setup.__file__).ite
 
 def serves_a_call(source: str, where: Path) -> None:
     """`uvx --from source <the server's script>`, started in `where`, answers the handshake and a tool call."""
-    process = StdioServer(launch=[setup.uvx_path(), "--python", sys.executable, "--from", source, SCRIPT], cwd=where)
+    process = StdioServer(launch=[project.uvx_path(), "--python", sys.executable, "--from", source, SCRIPT], cwd=where)
     assert process.initialize()["result"]["serverInfo"]["name"] == NAME
     answer = process.request(sample_call(2))
     assert answer["result"]["isError"] is False, answer
@@ -50,7 +51,7 @@ def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path, git_url: str) -> N
 def run_installed_setup_tool(source: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The setup tool as uvx installs it from `source`: a package in uv's cache, with no checkout beside it."""
     return subprocess.run(
-        [setup.uvx_path(), "--python", sys.executable, "--from", source, SETUP_SCRIPT, *args],
+        [project.uvx_path(), "--python", sys.executable, "--from", source, SETUP_SCRIPT, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -91,9 +92,9 @@ def test_installed_from_a_folder_whose_name_has_a_space_it_names_that_folder(tmp
 
 def test_every_host_setup_can_start_it_with_uvx() -> None:
     source = "git+https://github.com/OWNER/my-server"
-    uvx = setup.uvx_path()
+    uvx = project.uvx_path()
     assert Path(uvx).is_absolute()
-    for host in setup.host_setups(NAME, source):
+    for host in hosts.host_setups(NAME, source):
         written = " ".join(host.command) if host.command else str(host.content)
         assert uvx in written, host.key
         assert "--from" in written, host.key
@@ -103,11 +104,11 @@ def test_every_host_setup_can_start_it_with_uvx() -> None:
 
 def test_install_writes_the_uvx_entry_with_uvx_s_absolute_path(tmp_path: Path, prepared: list[object]) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    entry = setup.launch_entry("git+https://github.com/OWNER/my-server")
-    setup.install(setup.claude_desktop(config), NAME, dry_run=False, entry=entry)
+    entry = apps.launch_entry("git+https://github.com/OWNER/my-server")
+    edits.install(apps.claude_desktop(config), NAME, dry_run=False, entry=entry)
     written = json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]
     assert written == {
-        "command": setup.uvx_path(),
+        "command": project.uvx_path(),
         "args": ["--from", "git+https://github.com/OWNER/my-server", SCRIPT],
     }
     assert prepared == [written]
@@ -125,4 +126,4 @@ def test_uvx_with_no_source_means_this_folder(arguments: list[str]) -> None:
     )
     assert done.returncode == 0, done.stderr
     [claude_code] = json.loads(done.stdout)
-    assert claude_code["command"][-4:] == [setup.uvx_path(), "--from", str(PROJECT_DIR), SCRIPT]
+    assert claude_code["command"][-4:] == [project.uvx_path(), "--from", str(PROJECT_DIR), SCRIPT]

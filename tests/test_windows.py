@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kit import apps
 from tests.conftest import (
     INITIALIZED,
     MODERN_VERSION,
@@ -161,8 +162,6 @@ def test_a_lockfile_the_app_holds_open_means_it_runs_and_one_left_behind_does_no
     deleted by the system as the app ends."""
     import ctypes  # noqa: PLC0415 (Windows' own)
 
-    import host_setup  # noqa: PLC0415 (only these tests need it here)
-
     lock = tmp_path / "lockfile"
     kernel32 = ctypes.CDLL("kernel32")
     kernel32.CreateFileW.restype = ctypes.c_void_p
@@ -173,9 +172,9 @@ def test_a_lockfile_the_app_holds_open_means_it_runs_and_one_left_behind_does_no
     handle = kernel32.CreateFileW(str(lock), generic_write, share_read, None, create_always, delete_on_close, None)
     assert handle not in (None, ctypes.c_void_p(-1).value)
     try:
-        assert host_setup.running_app(tmp_path) == f"it holds {lock} open"
+        assert apps.running_app(tmp_path) == f"it holds {lock} open"
     finally:
         kernel32.CloseHandle(handle)
     assert not lock.exists()
     lock.write_bytes(b"")
-    assert host_setup.running_app(tmp_path) is None
+    assert apps.running_app(tmp_path) is None
