@@ -14,6 +14,7 @@ import keyword
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -21,17 +22,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import serving
-from kit.project import NAME, PROJECT_DIR, SERVER_MODULE, SETUP_FILE, SetupError, command_line, uvx_source
+from kit.project import (
+    NAME,
+    PROJECT_DIR,
+    SERVER_MODULE,
+    SETUP_FILE,
+    SETUP_SUFFIX,
+    SetupError,
+    command_line,
+    uvx_source,
+)
 
 PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*")
 MAX_NAME_LENGTH = 64
-KEPT = ("serving.py", "stdio_repairs.py", "host_setup.py", "LICENSE", "icon.png", ".gitignore")
+KEPT = ("serving.py", "stdio_repairs.py", "LICENSE", "icon.png", ".gitignore", ".mcpbignore")  # And the setup tool.
 KIT_FOLDER = "kit"
 OURS_ONLY_TESTS = ("test_template.py", "test_docs.py")  # About this project's own docs and copies.
 HOST_TESTS = ("test_interop.py", "test_hosts.py", "test_bundle.py")  # They need the npm kits.
 HOST_KITS = ("tests/interop", "tests/hosts", "bundle")
 LEFT_OUT = ("node_modules", ".venv", "__pycache__", "*.mcpb")
-SETUP_SUFFIX = "-setup"
 INITIAL_VERSION = "0.1.0"
 
 
@@ -96,8 +105,9 @@ def module_of(name: str) -> str:
     return name.replace("-", "_")
 
 
-def checked_name(name: str) -> str:
-    """`name` if a project can be called that, and its module shadows nothing the server imports."""
+def checked_name(name: str, taken: frozenset[str] = frozenset()) -> str:
+    """`name` if a project can be called that, and its module hides nothing the server or its tests import:
+    the standard library, what is installed here, the project's own modules and the packages in `taken`."""
     if len(name) > MAX_NAME_LENGTH or not PROJECT_NAME.fullmatch(name):
         raise NewError(
             f"{name!r} is not a project name: use letters and digits, with single - or _ between them, "
@@ -106,12 +116,26 @@ def checked_name(name: str) -> str:
     module = module_of(name)
     if keyword.iskeyword(module):
         raise NewError(f"{name!r} cannot name a module: {module!r} is a Python keyword (give another with --name)")
-    if module in {*(Path(kept).stem for kept in KEPT), KIT_FOLDER, "tests"} or importlib.util.find_spec(module):
+    ours = {*(Path(kept).stem for kept in KEPT), SETUP_FILE.stem, KIT_FOLDER, "tests", "conftest"}
+    if module.lower() in {known.lower() for known in (*ours, *sys.stdlib_module_names, *taken)} or (
+        importlib.util.find_spec(module)
+    ):
         raise NewError(
             f"{name!r} would name the server's module {module}.py, which would hide the module {module!r} that "
-            "Python already has here (give another with --name)"
+            "the server or its tests import (give another name with --name)"
         )
     return name
+
+
+def locked_modules(source: Path) -> frozenset[str]:
+    """The modules of the packages the template's uv.lock pins, as their names say (`pydantic-core`: pydantic_core)."""
+    text = (source / "uv.lock").read_text(encoding="utf-8")
+    return frozenset(module_of(found) for found in re.findall(r'(?m)^\[\[package\]\]\nname = "([^"]+)"', text))
+
+
+def normalized(name: str) -> str:
+    """A project name as uv.lock writes it (PEP 503): lower case, `_` as `-`."""
+    return name.lower().replace("_", "-")
 
 
 def empty_folder(path: Path) -> Path:
@@ -125,7 +149,7 @@ def empty_folder(path: Path) -> Path:
 
 def make(template: Template, path: Path, name: str, with_hosts: bool) -> list[str]:
     """Write the new project at `path`; the files written, relative to it. On failure, nothing stays."""
-    checked_name(name)
+    checked_name(name, locked_modules(template.folder))
     made = not empty_folder(path).exists()
     path.mkdir(parents=True, exist_ok=True)
     try:
@@ -139,7 +163,7 @@ def make(template: Template, path: Path, name: str, with_hosts: bool) -> list[st
 
 def copy_files(template: Template, to: Path, name: str, with_hosts: bool) -> None:
     source = template.folder
-    for kept in KEPT:
+    for kept in (*KEPT, SETUP_FILE.name):
         shutil.copyfile(source / kept, to / kept)
     shutil.copytree(source / KIT_FOLDER, to / KIT_FOLDER, ignore=shutil.ignore_patterns(*LEFT_OUT))
     shutil.copyfile(source / f"{template.module}.py", to / f"{module_of(name)}.py")
@@ -152,7 +176,7 @@ def copy_files(template: Template, to: Path, name: str, with_hosts: bool) -> Non
         for kit in HOST_KITS:
             shutil.copytree(source / kit, to / kit, ignore=shutil.ignore_patterns(*LEFT_OUT))
     write(to / "pyproject.toml", pyproject(source, template, name))
-    write(to / "uv.lock", lock(source, template.name, name))
+    write(to / "uv.lock", lock(source, normalized(template.name), normalized(name)))
     write(to / "manifest.json", manifest(source, template, name))
     write(to / "claude_desktop_config.example.json", example_config(source, template, name))
     write(to / "README.md", readme(template, name, with_hosts))
@@ -173,7 +197,7 @@ def pyproject(source: Path, template: Template, name: str) -> str:
     text = re.sub(r'(?m)^description = ".*"$', f'description = "{name}: an MCP server over stdio."', text, count=1)
     text = re.sub(
         r"(?ms)^\[project\.scripts\]\n.*?\n\n",
-        f'[project.scripts]\n{name} = "{module_of(name)}:main"\n{name}{SETUP_SUFFIX} = "host_setup:main"\n\n',
+        f'[project.scripts]\n{name} = "{module_of(name)}:main"\n{name}{SETUP_SUFFIX} = "{SETUP_FILE.stem}:main"\n\n',
         text,
     )
     kept = [line for line in text.splitlines() if not re.search(r"\bbench\b|make_it_your_own", line)]
@@ -229,7 +253,7 @@ def title(name: str) -> str:
 
 
 def readme(template: Template, name: str, with_hosts: bool) -> str:
-    module = module_of(name)
+    module, setup = module_of(name), SETUP_FILE.name
     kits = (
         "\nThe tests under real hosts and independent clients need the npm kits: "
         "`npm ci --prefix tests/interop && npm ci --prefix bundle && npm ci --prefix tests/hosts`.\n"
@@ -255,9 +279,9 @@ uv run pytest           # the tests
 Quit Claude Desktop first (it saves its own copy of the config over any edit made while it runs):
 
 ```sh
-uv run host_setup.py install    # then start Claude Desktop
-uv run host_setup.py check      # start it as Claude Desktop will and call a tool once
-uv run host_setup.py hosts      # the setup for other hosts
+uv run {setup} install    # then start Claude Desktop
+uv run {setup} check      # start it as Claude Desktop will and call a tool once
+uv run {setup} hosts      # the setup for other hosts
 ```
 
 ## Make it yours
@@ -267,7 +291,7 @@ Your server is `{module}.py`: replace its example tool, everything between
 reply functions, and `TOOLS` with the instructions a model reads), then
 `uv run ruff check --fix {module}.py`. The example tool's tests, `tests/test_tool.py` and
 `tests/test_properties.py`, then skip, saying so: write tests of your tools in their place.
-The rest (`serving.py`, `stdio_repairs.py`, `host_setup.py`, `kit/` and the other tests)
+The rest (`serving.py`, `stdio_repairs.py`, `{setup}`, `kit/` and the other tests)
 serves any tool and needs no edit.
 `.ci/run` is the CI: locks, lint, types and the tests.
 """

@@ -113,6 +113,9 @@ def test_the_copy_serves_and_says_its_name(made: Path) -> None:
         ("class", "is a Python keyword"),
         ("json", "would hide the module 'json'"),
         ("mcp", "would hide the module 'mcp'"),
+        ("pytest", "would hide the module 'pytest'"),
+        ("JSON", "would hide the module 'JSON'"),
+        ("conftest", "would hide the module 'conftest'"),
         ("serving", "would hide the module 'serving'"),
         ("tests", "would hide the module 'tests'"),
     ],
@@ -145,12 +148,16 @@ def test_a_folder_that_is_not_empty_or_a_file_is_refused_and_left_as_it_was(tmp_
 
 
 def test_an_empty_folder_is_made_into_the_project_named_after_it(tmp_path: Path) -> None:
-    folder = tmp_path / "weather_desk"
+    folder = tmp_path / "Weather_Desk"
     folder.mkdir()
     done = new(str(folder))
     assert done.returncode == 0, done.stderr
-    assert (folder / "weather_desk.py").is_file()
-    assert 'name = "weather_desk"' in (folder / "pyproject.toml").read_text(encoding="utf-8")
+    assert (folder / "Weather_Desk.py").is_file()
+    assert 'name = "Weather_Desk"' in (folder / "pyproject.toml").read_text(encoding="utf-8")
+    locked = subprocess.run(
+        [uv(), "lock", "--check", "--offline"], cwd=folder, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert locked.returncode == 0, locked.stderr  # uv.lock writes the name as PEP 503 has it: weather-desk.
 
 
 def test_uvx_makes_a_copy_from_the_git_url_it_fetched(tmp_path: Path, git_url: str) -> None:
