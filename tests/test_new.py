@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from kit.new import INITIAL_VERSION
 from tests.conftest import NAME, PROJECT_DIR, SERVER_FILE, SERVER_MODULE, TOOLS, run_script, uv
 from tests.test_uvx import run_installed_setup_tool
 
@@ -39,6 +40,7 @@ OTHER_MODULE = OTHER.replace("-", "_")
 OTHER_FILE = f"{OTHER_MODULE}.py"
 MADE_AS = ("LICENSE", "README.md")  # They say where the copy came from, as MIT asks and a reader wants.
 EXAMPLE_TESTS = ("tests/test_tool.py", "tests/test_properties.py")  # The example tool's own, which a copy replaces.
+NAMING_OTHERS = ("tests/test_new.py",)  # It names the projects it makes.
 
 
 def new(*args: str) -> subprocess.CompletedProcess[str]:
@@ -71,16 +73,16 @@ def test_the_copy_holds_its_own_server_and_the_kit_and_nothing_of_ours(made: Pat
 
 def test_every_identity_in_the_copy_is_its_own(made: Path) -> None:
     for file in all_files(made):
-        if file not in (*MADE_AS, *EXAMPLE_TESTS) and not file.endswith(".png"):
+        if file not in (*MADE_AS, *EXAMPLE_TESTS, *NAMING_OTHERS) and not file.endswith(".png"):
             text = EXAMPLE_TOOL.sub("", (made / file).read_text(encoding="utf-8"))
             assert NAME not in text.lower(), f"{file} names {NAME}: {text[text.lower().index(NAME) - 80 :][:200]!r}"
     project = tomllib.loads((made / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert (project["name"], project["version"]) == (OTHER, "0.1.0")
+    assert (project["name"], project["version"]) == (OTHER, INITIAL_VERSION)
     assert project["scripts"] == {OTHER: f"{OTHER_MODULE}:main", f"{OTHER}-setup": "host_setup:main"}
     manifest = json.loads((made / "manifest.json").read_text(encoding="utf-8"))
     assert (manifest["name"], manifest["version"], manifest["server"]["entry_point"]) == (
         OTHER,
-        "0.1.0",
+        INITIAL_VERSION,
         OTHER_FILE,
     )
 
@@ -90,7 +92,9 @@ def test_the_copy_s_lock_is_its_own_and_in_sync(made: Path) -> None:
         [uv(), "lock", "--check", "--offline"], cwd=made, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert f'name = "{OTHER}"\nversion = "0.1.0"\nsource = {{ virtual = "." }}' in (made / "uv.lock").read_text()
+    assert (
+        f'name = "{OTHER}"\nversion = INITIAL_VERSION\nsource = {{ virtual = "." }}' in (made / "uv.lock").read_text()
+    )
 
 
 def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -99,7 +103,7 @@ def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_copy_serves_and_says_its_name(made: Path) -> None:
     done = run_in(made, OTHER_FILE, "--version")
-    assert (done.returncode, done.stdout) == (0, f"{OTHER} 0.1.0\n"), done.stderr
+    assert (done.returncode, done.stdout) == (0, f"{OTHER} {INITIAL_VERSION}\n"), done.stderr
     assert f"{OTHER_MODULE.upper()}_LOG_LEVEL" in run_in(made, OTHER_FILE, "--help").stdout
 
 
