@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_DIR, skip_or_fail, uv
+from tests.conftest import PROJECT_DIR, SAMPLE_TOOL, skip_or_fail, uv
 
 CHANGE = PROJECT_DIR / "tests" / "make_it_your_own"
 TEMPLATE_HINT = "the template proof takes minutes; run it with HEARTBEAT_TEMPLATE_PROOF=1"
@@ -55,6 +55,6 @@ def test_the_copy_s_own_ci_passes_with_other_tools_in_their_place(made: Path, tm
     server.write_text(text.replace("import time\n", "import random\nimport time\n", 1), encoding="utf-8")
     run(copy, uv(), "run", "--frozen", "ruff", "check", "--fix", "--quiet", "unit_converter.py")
     ci = run(copy, str(copy / ".ci" / "run"))
-    assert "the server no longer serves get_heartbeat" in ci.stdout, ci.stdout[-2000:]  # Its tests say so.
+    assert f"the server no longer serves {SAMPLE_TOOL}" in ci.stdout, ci.stdout[-2000:]  # Its tests say so.
     checked = run(copy, uv(), "run", "--frozen", "host_setup.py", "check", "--config", str(copy / "absent.json"))
     assert '  called:     roll_dice {"sides": 2}\n' in checked.stdout, checked.stdout
