@@ -1,8 +1,8 @@
 """What serves any tool: the identity, validated arguments and their messages, dispatch, tool errors, `main`.
 
-The server module defines its tools as `Handler`s and
-hands them to one low-level `mcp.server.Server` through `Tools`; this module does the rest
-and serves over stdio with stdio_repairs. A copy of the template does not edit it.
+The server module defines its tools as `Handler`s and hands them to one low-level
+`mcp.server.Server` through `Tools`; this module does the rest and serves over stdio with
+stdio_repairs. A copy of the template does not edit it.
 """
 
 from __future__ import annotations
