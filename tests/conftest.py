@@ -56,7 +56,7 @@ REPLY_TIMEOUT = 30.0  # Generous: a cold `uv run` on a busy CI machine takes sec
 HOST_LAUNCH = ["run", "--quiet", "--no-dev", "--frozen", SERVER_FILE]  # After `uv`, as hosts start it.
 SERVER = [sys.executable, str(PROJECT_DIR / SERVER_FILE)]
 PROBE = [sys.executable, "-m", "tests.probe_server"]  # The test-only server on the same repairs.
-collect_ignore = ["make_it_your_own"]
+collect_ignore = ["make_it_your_own"]  # Data: the tools tests/test_template.py gives a copy.
 # What a copy of the project leaves out: environments, caches, kits, git data, built bundles.
 LEFT_OUT = (
     ".venv",
@@ -68,7 +68,7 @@ LEFT_OUT = (
     ".ruff_cache",
     ".hypothesis",
     "*.mcpb",
-)  # Data: the change that tests/test_template.py applies to a copy.
+)
 
 SERVER_ONLY = ("tests", "bench", "docs", "bundle")  # What a copy that only runs the server leaves out too.
 
