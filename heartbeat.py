@@ -3,8 +3,8 @@
 A host (Claude Desktop, an IDE, the MCP Inspector) starts it with
 `uv --directory <this folder> run --no-dev --frozen <this file>` and speaks JSON-RPC on
 stdin and stdout, one message per line; logs go to stderr. This file is what a server of
-yours changes: its tools, between the two rulers below (README.md). serving.py serves any
-tool and stdio_repairs.py repairs the SDK's stdio transport; neither needs editing.
+yours changes: its tools, between the two rulers below (README.md). kit/serving.py serves any
+tool and kit/stdio_repairs.py repairs the SDK's stdio transport; neither needs editing.
 """
 
 # Ctrl-C while it starts (about 1 s) ends the process quietly (python-sdk #3551), from the first line on:
@@ -14,7 +14,7 @@ import _signal  # pyright: ignore
 if __name__ == "__main__":
     _signal.signal(_signal.SIGINT, _signal.SIG_DFL)  # pyright: ignore
 
-import serving  # Before the SDK: it makes the SDK's import faster.
+from kit import serving  # Before the SDK: it makes the SDK's import faster.
 
 # isort: split
 import time
@@ -25,9 +25,10 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from serving import ARGUMENTS, MAX_ECHO, Handler
+from kit.identity import identity, title
+from kit.serving import ARGUMENTS, MAX_ECHO, Handler
 
-NAME, VERSION = serving.identity(__file__)  # Written once, in pyproject.toml.
+NAME, VERSION = identity(__file__)  # Written once, in pyproject.toml.
 
 # The tools ------------------------------------------------------------------
 
@@ -142,7 +143,7 @@ TOOLS = serving.Tools(
 server = Server(
     NAME,
     version=VERSION,
-    title=serving.title(NAME),
+    title=title(NAME),
     instructions=TOOLS.instructions,
     on_list_tools=TOOLS.list,
     on_call_tool=TOOLS.call,

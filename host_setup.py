@@ -25,11 +25,10 @@ import sys
 from contextlib import redirect_stdout, suppress
 from pathlib import Path
 
-import serving
 from kit.apps import DESKTOP_START_SECONDS, claude_desktop, launch_entry
-from kit.checker import run_check
 from kit.edits import install, restore, uninstall
 from kit.hosts import HOSTS, print_hosts
+from kit.identity import checkout_project
 from kit.new import make_new
 from kit.project import NAME, UNSHOWABLE, SetupError, shown, uvx_source
 
@@ -123,7 +122,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.command == "hosts" and args.uvx in HOSTS:  # `hosts --uvx codex`: the host, not a source.
         args.host, args.uvx = [*args.host, args.uvx], ""
     if args.command in ("check", "install", "hosts") and (
-        args.uvx == "" or (args.uvx is None and not serving.checkout_project(__file__))
+        args.uvx == "" or (args.uvx is None and not checkout_project(__file__))
     ):
         args.uvx = uvx_source()  # Installed by uvx, it has no checkout to point at, only where uvx fetched it.
     return args
@@ -149,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     app = claude_desktop(args.config)
     if args.command == "check":
+        from kit.checker import run_check  # noqa: PLC0415  # Only check speaks MCP; the rest start without the SDK.
+
         return run_check(app, args.name, args.timeout, args.json, args.uvx)
     if args.command == "install":
         install(app, args.name, args.dry_run, launch_entry(args.uvx, args.system_certs), args.allow_rejected)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import serving
+from kit.identity import scripts
 from kit.project import HOST_RUN_FLAGS, PROJECT_DIR, SERVER_MODULE, SETUP_FILE, SetupError, same_path, uv_path, uvx_path
 
 CONFIG_NAME = "claude_desktop_config.json"
@@ -166,7 +166,7 @@ def launch_entry(uvx: str | None, system_certs: bool = False) -> dict[str, Any]:
     if uvx is None:
         entry = desktop_entry(uv_path(), str(PROJECT_DIR))
     else:
-        script = next(name for name, module in serving.scripts(str(SETUP_FILE)).items() if module == SERVER_MODULE)
+        script = next(name for name, module in scripts(str(SETUP_FILE)).items() if module == SERVER_MODULE)
         entry = {"command": uvx_path(), "args": ["--from", uvx, script]}
     return {**entry, "env": SYSTEM_CERTS} if system_certs else entry
 

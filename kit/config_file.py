@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from kit.project import SetupError
-from serving import json_type
 
 if sys.platform == "win32":
     import ctypes
@@ -127,8 +126,18 @@ def parse_config(path: Path, data: bytes) -> dict[str, Any]:
     return cast(dict[str, Any], config)
 
 
+JSON_KINDS: dict[type, str] = {
+    JsonNumber: "number",
+    type(None): "null",
+    bool: "boolean",
+    str: "string",
+    list: "array",
+    dict: "object",
+}  # Of what json.loads gives here.
+
+
 def json_kind(value: object) -> str:
-    return "number" if isinstance(value, JsonNumber) else json_type(value)
+    return JSON_KINDS[type(value)]
 
 
 def to_json(value: object, indent: str = "") -> str:

@@ -1,7 +1,7 @@
 """`new`: a server project of your own, made from this one, renamed throughout and green as it is.
 
 What a copy holds: its server module (this one's, with its example tool and that tool's tests),
-the parts it keeps as they are (serving, the stdio repairs, the setup tool, the tests that
+the parts it keeps as they are (the kit: what serves any tool, the setup tool; the tests that
 know no tool), its own pyproject.toml, uv.lock, README, CI and bundle manifest. Not our
 docs, benchmarks or template proof; the npm test kits only with `with_hosts`.
 """
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import serving
+from kit.identity import checkout_project, title
 from kit.project import (
     NAME,
     PROJECT_DIR,
@@ -35,7 +35,7 @@ from kit.project import (
 
 PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*")
 MAX_NAME_LENGTH = 64
-KEPT = ("serving.py", "stdio_repairs.py", "LICENSE", "icon.png", ".gitignore", ".mcpbignore")  # And the setup tool.
+KEPT = ("LICENSE", "icon.png", ".gitignore", ".mcpbignore")  # And the setup tool.
 KIT_FOLDER = "kit"
 OURS_ONLY_TESTS = ("test_template.py", "test_docs.py")  # About this project's own docs and copies.
 HOST_TESTS = ("test_interop.py", "test_hosts.py", "test_bundle.py")  # They need the npm kits.
@@ -85,7 +85,7 @@ def fetched(origin: str) -> Generator[Path]:
 def make_new(path: Path, name: str | None, with_hosts: bool) -> None:
     """The `new` command: a server project at `path` from this one (its clone, or the source uvx fetched)."""
     path = path.resolve()
-    origin = str(PROJECT_DIR) if serving.checkout_project(str(SETUP_FILE)) else uvx_source()
+    origin = str(PROJECT_DIR) if checkout_project(str(SETUP_FILE)) else uvx_source()
     try:
         name = checked_name(name or path.name)
         empty_folder(path)
@@ -248,10 +248,6 @@ def example_config(source: Path, template: Template, name: str) -> str:
     return re.sub(rf"\b{template.name}\b", name, text.replace(f"{template.module}.py", f"{module_of(name)}.py"))
 
 
-def title(name: str) -> str:
-    return re.sub("[-_]", " ", name).title()
-
-
 def readme(template: Template, name: str, with_hosts: bool) -> str:
     module, setup = module_of(name), SETUP_FILE.name
     kits = (
@@ -291,8 +287,8 @@ Your server is `{module}.py`: replace its example tool, everything between
 reply functions, and `TOOLS` with the instructions a model reads), then
 `uv run ruff check --fix {module}.py`. The example tool's tests, `tests/test_tool.py` and
 `tests/test_properties.py`, then skip, saying so: write tests of your tools in their place.
-The rest (`serving.py`, `stdio_repairs.py`, `{setup}`, `kit/` and the other tests)
-serves any tool and needs no edit.
+The rest (`kit/`, which serves any tool and holds the setup tool's rooms, `{setup}` and the other
+tests) needs no edit.
 `.ci/run` is the CI: locks, lint, types and the tests.
 """
 

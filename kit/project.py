@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote, urlparse
 
-import serving
+from kit.identity import checkout_project, identity, read_pyproject, scripts
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # kit/ sits in the project (or, installed, in site-packages).
 SETUP_SUFFIX = "-setup"  # The setup tool's script is the server's name and this: `heartbeat-setup`.
@@ -25,7 +25,7 @@ def script_modules() -> dict[str, str]:
     """[project.scripts], each script's module: of the checkout kit/ sits in, or of the package uvx installed."""
     pyproject = PROJECT_DIR / "pyproject.toml"
     if pyproject.is_file():
-        project: object = serving.read_pyproject(pyproject).get("project")
+        project: object = read_pyproject(pyproject).get("project")
         scripts: object = cast(dict[str, object], project).get("scripts") if isinstance(project, dict) else None
         targets = cast(dict[str, object], scripts) if isinstance(scripts, dict) else {}
         return {name: str(target).split(":")[0] for name, target in targets.items()}
@@ -55,7 +55,7 @@ def server_module() -> str:
 
 
 SETUP_FILE = setup_file()
-NAME = serving.identity(str(SETUP_FILE))[0]
+NAME = identity(str(SETUP_FILE))[0]
 SERVER_MODULE = server_module()
 HOST_RUN_FLAGS = ["--no-dev", "--frozen"]  # Only what serving needs; the lock as it is (README: "Runs as locked").
 
@@ -94,7 +94,7 @@ def uvx_path() -> str:
 
 def uvx_source() -> str:
     """Where uvx fetches the server from by default: this checkout, or the source uvx ran this tool from."""
-    if serving.checkout_project(str(SETUP_FILE)):
+    if checkout_project(str(SETUP_FILE)):
         return str(PROJECT_DIR)
     origin = metadata.distribution(NAME).read_text("direct_url.json")  # PEP 610: how it was installed.
     found: dict[str, Any] = json.loads(origin) if origin else {}
@@ -113,8 +113,8 @@ def file_url_path(url: str) -> str:
 
 def own_command(*args: str) -> str:
     """This tool's command line with `args`, to paste here: from this checkout, or through uvx."""
-    if not serving.checkout_project(str(SETUP_FILE)):
-        script = next(name for name, module in serving.scripts(str(SETUP_FILE)).items() if module != SERVER_MODULE)
+    if not checkout_project(str(SETUP_FILE)):
+        script = next(name for name, module in scripts(str(SETUP_FILE)).items() if module != SERVER_MODULE)
         return command_line(["uvx", "--from", uvx_source(), script, *args])
     here = [] if same_path(Path.cwd(), PROJECT_DIR) else ["--directory", str(PROJECT_DIR)]
     return command_line(["uv", *here, "run", SETUP_FILE.name, *args])

@@ -28,8 +28,7 @@ from mcp import Client
 from mcp.server import Server
 from mcp_types import CallToolResult, TextContent
 
-import serving
-from kit import edits
+from kit import edits, serving
 from kit.checker import callable_tool
 from kit.project import SERVER_MODULE
 

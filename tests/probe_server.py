@@ -22,7 +22,7 @@ import mcp_types as types
 from mcp import MCPError
 from mcp.server import Server, ServerRequestContext
 
-import stdio_repairs
+from kit import stdio_repairs
 
 
 def tool(name: str, **properties: str) -> types.Tool:

@@ -17,8 +17,10 @@ from tests.conftest import BUNDLE_DIR, NAME, PROJECT_DIR, SERVER_FILE, StdioServ
 MANIFEST: dict[str, Any] = json.loads((PROJECT_DIR / "manifest.json").read_text(encoding="utf-8"))
 BUNDLE_FILES = {
     SERVER_FILE,
-    "serving.py",
-    "stdio_repairs.py",
+    "kit/__init__.py",
+    "kit/identity.py",
+    "kit/serving.py",
+    "kit/stdio_repairs.py",
     "pyproject.toml",
     "uv.lock",
     "manifest.json",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from stdio_repairs import (
+from kit.stdio_repairs import (
     DRAIN_SECONDS,
     IN_USE,
     MAX_BATCH,
@@ -509,13 +509,22 @@ def test_a_stop_signal_ends_the_server_while_nobody_reads_its_full_stderr() -> N
         server.stdin.close()
 
 
-STARTING = ["argparse", "tomllib", "stdio_repairs", "anyio", "pydantic", "mcp_types", "mcp.server", "mcp.server.stdio"]
+STARTING = [
+    "argparse",
+    "tomllib",
+    "kit.stdio_repairs",
+    "anyio",
+    "pydantic",
+    "mcp_types",
+    "mcp.server",
+    "mcp.server.stdio",
+]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason=POSIX_SIGNALS)
 @pytest.mark.parametrize(
     ("launch", "module"),
-    [*(("script", module) for module in STARTING), ("module", "stdio_repairs"), ("elsewhere", "stdio_repairs")],
+    [*(("script", module) for module in STARTING), ("module", "kit.stdio_repairs"), ("elsewhere", "kit.stdio_repairs")],
 )
 def test_ctrl_c_at_any_point_of_start_up_ends_the_process_without_a_traceback(
     tmp_path: Path, launch: str, module: str

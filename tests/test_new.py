@@ -62,7 +62,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_copy_holds_its_own_server_and_the_kit_and_nothing_of_ours(made: Path) -> None:
     files = all_files(made)
-    assert {OTHER_FILE, "serving.py", "stdio_repairs.py", "host_setup.py", "kit/new.py"} <= set(files)
+    assert {OTHER_FILE, "kit/serving.py", "kit/stdio_repairs.py", "host_setup.py", "kit/new.py"} <= set(files)
     assert {"README.md", "LICENSE", "pyproject.toml", "uv.lock", "manifest.json", ".ci/run"} <= set(files)
     assert {"tests/conftest.py", "tests/test_tool.py", "tests/test_stdio.py", "tests/test_new.py"} <= set(files)
     ours = ("bench/", "docs/", "bundle/", "tests/interop/", "tests/hosts/", "tests/make_it_your_own/", ".ci/windows")
@@ -119,7 +119,7 @@ def test_the_copy_serves_and_says_its_name(made: Path) -> None:
         ("pytest", "would hide the module 'pytest'"),
         ("JSON", "would hide the module 'JSON'"),
         ("conftest", "would hide the module 'conftest'"),
-        ("serving", "would hide the module 'serving'"),
+        ("Kit", "would hide the module 'Kit'"),
         ("tests", "would hide the module 'tests'"),
     ],
 )

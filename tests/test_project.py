@@ -23,7 +23,8 @@ from tests import probe_server
 from tests.conftest import NAME, PROJECT_DIR, SERVER_FILE, SERVER_MODULE, VERSION, served_tools
 
 PYPROJECT = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-SHIPPED = (SERVER_FILE, "serving.py", "stdio_repairs.py", "host_setup.py")
+SERVER_PARTS = ("kit/serving.py", "kit/stdio_repairs.py", "kit/identity.py")  # What the server imports of the kit.
+SHIPPED = (SERVER_FILE, *SERVER_PARTS, "host_setup.py")
 DOCS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 TOOL_OWN_TESTS = ("test_tool.py", "test_properties.py")
 
@@ -75,7 +76,7 @@ def test_a_module_that_project_scripts_leaves_out_says_so_in_one_line(tmp_path: 
 
 
 def copy_shipped(folder: Path) -> None:
-    for file in SHIPPED:
+    for file in (SERVER_FILE, "host_setup.py"):
         shutil.copy(PROJECT_DIR / file, folder)
     shutil.copytree(PROJECT_DIR / "kit", folder / "kit", ignore=shutil.ignore_patterns("__pycache__"))
 
@@ -147,16 +148,38 @@ def imported_modules(file: str) -> set[str]:
 
 
 def test_imports_point_one_way_server_then_serving_then_repairs_and_the_setup_tool_beside_them() -> None:
-    server, serving, repairs, setup = ({name.split(".")[0] for name in imported_modules(file)} for file in SHIPPED)
-    assert "serving" in server, f"{SERVER_FILE} serves through serving.py: keep its `import serving`"
-    assert "stdio_repairs" in serving, "serving.py serves over stdio through stdio_repairs.py"
-    assert not {SERVER_MODULE, "host_setup", "kit"} & (serving | repairs | server), "the server imports no setup"
-    assert "serving" not in repairs, "stdio_repairs.py serves any Server: it must not import serving.py"
+    server, serving, repairs, identity, setup = (imported_modules(file) for file in SHIPPED)
+    assert "kit.serving" in server, f"{SERVER_FILE} serves through kit/serving.py: keep its `from kit import serving`"
+    assert "kit.stdio_repairs" in serving, "kit/serving.py serves over stdio through kit/stdio_repairs.py"
+    assert "kit.serving" not in repairs, "kit/stdio_repairs.py serves any Server: it must not import kit/serving.py"
+    assert {name.split(".")[0] for name in identity} <= set(sys.stdlib_module_names), "kit/identity.py: stdlib only"
+    server_parts = {part.removesuffix(".py").replace("/", ".") for part in SERVER_PARTS}
+    for file, imported in ((SERVER_FILE, server), *zip(SERVER_PARTS, (serving, repairs, identity), strict=True)):
+        rooms = kit_modules(imported) - server_parts
+        assert rooms == set(), f"{file} imports {rooms}: the server imports no room of the setup tool"
     rooms = [path.relative_to(PROJECT_DIR).as_posix() for path in sorted((PROJECT_DIR / "kit").glob("*.py"))]
-    for room in rooms:
-        setup |= {name.split(".")[0] for name in imported_modules(room)}
+    for room in (room for room in rooms if room not in SERVER_PARTS):
+        setup |= imported_modules(room)
         assert "host_setup" not in imported_modules(room), f"{room} is a room of the setup tool: it must not import it"
     assert SERVER_MODULE not in setup, f"the setup tool must not import {SERVER_FILE}, the file a copy rewrites"
+    assert not {"kit.serving", "kit.stdio_repairs"} & kit_modules(setup), "the setup tool must not import what serves"
+
+
+def kit_modules(imported: set[str]) -> set[str]:
+    """The kit's modules among `imported` names (`kit.identity` for `kit.identity.title`)."""
+    return {".".join(name.split(".")[:2]) for name in imported if name.startswith("kit.")}
+
+
+def test_the_setup_tool_starts_without_the_sdk_which_only_check_imports() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, host_setup; print(sorted({m.split('.')[0] for m in sys.modules}))"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert not {"mcp", "mcp_types", "pydantic", "anyio"} & set(ast.literal_eval(done.stdout)), done.stdout
 
 
 def test_the_server_leaves_what_only_check_needs_to_the_setup_module() -> None:

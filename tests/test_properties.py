@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from mcp import Client
 
-from serving import validate_arguments
+from kit.serving import validate_arguments
 from tests.conftest import SERVED as served
 from tests.conftest import only_text, skip_unless_served
 

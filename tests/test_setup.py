@@ -18,8 +18,7 @@ import anyio
 import pytest
 
 import host_setup as setup
-import serving
-from kit import apps, checker, config_file, edits, project
+from kit import apps, checker, config_file, edits, project, serving
 from tests.conftest import (
     NAME,
     PROJECT_DIR,

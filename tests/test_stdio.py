@@ -18,9 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import serving
-import stdio_repairs
-from stdio_repairs import TOO_DEEP
+from kit import serving, stdio_repairs
+from kit.stdio_repairs import TOO_DEEP
 
 if sys.platform != "win32":
     import pty

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import host_setup as setup
-import serving
 from kit import apps, edits, hosts, project
+from kit.identity import scripts
 from tests.conftest import (
     NAME,
     PROJECT_DIR,
@@ -24,8 +24,8 @@ from tests.conftest import (
     sample_call,
 )
 
-SCRIPT = next(name for name, module in serving.scripts(setup.__file__).items() if module == SERVER_MODULE)
-SETUP_SCRIPT = next(name for name, module in serving.scripts(setup.__file__).items() if module != SERVER_MODULE)
+SCRIPT = next(name for name, module in scripts(setup.__file__).items() if module == SERVER_MODULE)
+SETUP_SCRIPT = next(name for name, module in scripts(setup.__file__).items() if module != SERVER_MODULE)
 
 
 def serves_a_call(source: str, where: Path) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
-from serving import ARGUMENTS, validate_arguments
+from kit.serving import ARGUMENTS, validate_arguments
 
 
 class EveryRule(BaseModel):
