@@ -7,6 +7,8 @@ own tool list (`sample_call`), or served by tests/probe_server.py on the same re
 from __future__ import annotations
 
 import array
+import atexit
+import functools
 import importlib
 import json
 import os
@@ -31,6 +33,7 @@ from mcp_types import CallToolResult, TextContent
 from kit import edits, serving
 from kit.checker import callable_tool
 from kit.project import SERVER_MODULE
+from tests.forking import Forked, ForkServer
 
 if sys.platform != "win32":
     import fcntl
@@ -216,7 +219,7 @@ class StdioServer:
     started: ClassVar[list[StdioServer]] = []  # All, so that none outlives its test (below).
 
     def __init__(self, *args: str, launch: list[str] | None = None, cwd: Path = PROJECT_DIR) -> None:
-        self.process = subprocess.Popen(
+        self.process: subprocess.Popen[bytes] | Forked = forked(launch or SERVER, list(args), cwd) or subprocess.Popen(
             [*(launch or SERVER), *args],
             cwd=cwd,
             stdin=subprocess.PIPE,
@@ -303,6 +306,20 @@ class StdioServer:
         while not self.lines.empty():
             lines.append(self.lines.get_nowait())
         return lines
+
+
+@functools.cache
+def fork_server() -> ForkServer:
+    started = ForkServer(PROJECT_DIR, SERVER_MODULE)
+    atexit.register(started.stop)
+    return started
+
+
+def forked(launch: list[str], args: list[str], cwd: Path) -> Forked | None:
+    """The server or the probe server, started by the fork server where there is one (Linux) and it can."""
+    if sys.platform != "linux" or launch not in (SERVER, PROBE) or not fork_server().serves_as_started():
+        return None
+    return fork_server().start(args, launch[1] if launch == SERVER else "-m tests.probe_server", cwd)
 
 
 def assert_clean_exit(process: StdioServer, code: int = 0) -> list[str]:
