@@ -33,7 +33,7 @@ from mcp_types import CallToolResult, TextContent
 from kit import edits, serving
 from kit.checker import callable_tool
 from kit.project import SERVER_MODULE
-from tests.forking import Forked, ForkServer
+from tests.forking import Forked, ForkServer, Stdio
 
 if sys.platform != "win32":
     import fcntl
@@ -219,13 +219,8 @@ class StdioServer:
     started: ClassVar[list[StdioServer]] = []  # All, so that none outlives its test (below).
 
     def __init__(self, *args: str, launch: list[str] | None = None, cwd: Path = PROJECT_DIR) -> None:
-        self.process: subprocess.Popen[bytes] | Forked = forked(launch or SERVER, list(args), cwd) or subprocess.Popen(
-            [*(launch or SERVER), *args],
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        pipe = subprocess.PIPE
+        self.process = start_server([*(launch or SERVER), *args], stdin=pipe, stdout=pipe, stderr=pipe, cwd=cwd)
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.stderr = b""
         self.readers = [
@@ -315,11 +310,23 @@ def fork_server() -> ForkServer:
     return started
 
 
-def forked(launch: list[str], args: list[str], cwd: Path) -> Forked | None:
-    """The server or the probe server, started by the fork server where there is one (Linux) and it can."""
-    if sys.platform != "linux" or launch not in (SERVER, PROBE) or not fork_server().serves_as_started():
-        return None
-    return fork_server().start(args, launch[1] if launch == SERVER else "-m tests.probe_server", cwd)
+def start_server(
+    command: list[str],
+    *,
+    stdin: Stdio = None,
+    stdout: Stdio = None,
+    stderr: Stdio = None,
+    env: dict[str, str] | None = None,
+    cwd: Path = PROJECT_DIR,
+) -> subprocess.Popen[bytes] | Forked:
+    """`command` as Popen starts it; the server or the probe server forked by the fork server where there is one
+    (Linux) and the fork starts as `python` would."""
+    environment = os.environ if env is None else env
+    launch = next((launch for launch in (SERVER, PROBE) if command[: len(launch)] == launch), None)
+    if sys.platform != "linux" or launch is None or not fork_server().starts_as_python_would(environment):
+        return subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
+    target = launch[1] if launch == SERVER else "-m tests.probe_server"
+    return fork_server().start(target, command[len(launch) :], cwd, environment, [stdin, stdout, stderr])
 
 
 def assert_clean_exit(process: StdioServer, code: int = 0) -> list[str]:

@@ -20,6 +20,7 @@ import socket
 import struct
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,20 +28,21 @@ EXITED = struct.Struct("!i")  # The server's pid, then its Popen-style return co
 ENVIRONMENT_AT_START = ("PYTHON", "LC_", "LANG")  # Read as the interpreter starts: a fork cannot change them.
 
 
-def read_at_start() -> dict[str, str]:
-    """The environment variables that an interpreter reads as it starts."""
-    return {name: value for name, value in os.environ.items() if name.startswith(ENVIRONMENT_AT_START)}
+def read_at_start(environment: Mapping[str, str]) -> dict[str, str]:
+    """The variables of `environment` that an interpreter reads as it starts."""
+    return {name: value for name, value in environment.items() if name.startswith(ENVIRONMENT_AT_START)}
+
+
+Stdio = int | IO[Any] | None  # As Popen takes them: PIPE, DEVNULL, a file descriptor or file, or None (inherit).
 
 
 class Forked:
     """The part of `subprocess.Popen` that tests use, for a server forked by the fork server."""
 
-    def __init__(
-        self, connection: socket.socket, args: list[str], stdin: IO[bytes], stdout: IO[bytes], stderr: IO[bytes]
-    ):
+    def __init__(self, connection: socket.socket, args: list[str], pipes: list[IO[bytes] | None]) -> None:
         self.args = args
         self.connection = connection
-        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.stdin, self.stdout, self.stderr = pipes
         self.pid = self._receive()
         self.returncode: int | None = None
 
@@ -74,12 +76,21 @@ class Forked:
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
+    def __enter__(self) -> Forked:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for pipe in (self.stdout, self.stderr, self.stdin):
+            if pipe:
+                pipe.close()
+        self.wait()
+
 
 class ForkServer:
     """The fork server for one pytest process, started at its first use."""
 
     def __init__(self, project_dir: Path, server_module: str) -> None:
-        self.environment = read_at_start()
+        self.environment = read_at_start(os.environ)
         self.address = f"\0heartbeat-tests-{os.getpid()}-{id(self)}"  # Linux's abstract namespace: no file.
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listening.bind(self.address)
@@ -93,23 +104,37 @@ class ForkServer:
         )
         listening.close()
 
-    def serves_as_started(self) -> bool:
-        """Whether a fork starts as `python` would now (no variable an interpreter reads at start changed)."""
-        return read_at_start() == self.environment
+    def starts_as_python_would(self, environment: Mapping[str, str]) -> bool:
+        """Whether a fork started with `environment` starts as `python` would: no variable read at start differs."""
+        return read_at_start(environment) == self.environment
 
-    def start(self, args: list[str], target: str, cwd: Path) -> Forked:
-        """`target` (a file, or `-m module`) run with `args` in `cwd`, on fresh pipes."""
+    def start(
+        self, target: str, args: list[str], cwd: Path, environment: Mapping[str, str], stdio: list[Stdio]
+    ) -> Forked:
+        """`target` (a file, or `-m module`) run with `args` in `cwd`, its stdin, stdout and stderr as Popen's."""
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(self.address)
-        stdin_read, stdin_write = os.pipe()
-        stdout_read, stdout_write = os.pipe()
-        stderr_read, stderr_write = os.pipe()
-        request = json.dumps({"target": target, "args": args, "cwd": str(cwd), "environment": dict(os.environ)})
-        socket.send_fds(connection, [request.encode()], [stdin_read, stdout_write, stderr_write])
-        for end in (stdin_read, stdout_write, stderr_write):
-            os.close(end)
-        pipes = open(stdin_write, "wb"), open(stdout_read, "rb"), open(stderr_read, "rb")  # noqa: SIM115
-        return Forked(connection, [target, *args], *pipes)
+        theirs: list[int] = []
+        ours: list[IO[bytes] | None] = []
+        to_close: list[int] = []
+        for number, given in enumerate(stdio):
+            if given == subprocess.PIPE:
+                read, write = os.pipe()
+                theirs.append(read if number == 0 else write)
+                ours.append(open(write, "wb") if number == 0 else open(read, "rb"))  # noqa: SIM115
+                to_close.append(theirs[-1])
+            elif given == subprocess.DEVNULL:
+                theirs.append(os.open(os.devnull, os.O_RDWR))
+                ours.append(None)
+                to_close.append(theirs[-1])
+            else:
+                theirs.append(number if given is None else given if isinstance(given, int) else given.fileno())
+                ours.append(None)
+        request = {"target": target, "args": args, "cwd": str(cwd), "environment": dict(environment)}
+        socket.send_fds(connection, [json.dumps(request).encode()], theirs)
+        for fd in to_close:
+            os.close(fd)
+        return Forked(connection, [target, *args], ours)
 
     def stop(self) -> None:
         self.process.kill()
