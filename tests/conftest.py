@@ -204,6 +204,28 @@ def run_script(script: str, *args: str, env: dict[str, str] | None = None) -> su
     )
 
 
+SetupCommand = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def setup_command(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> SetupCommand:
+    """`python host_setup.py ARGS` run here, through its `main`: what it printed and its exit code, without a
+    second start of the SDK. The tests of the process itself (signals, consoles, pipes) start it."""
+    import host_setup  # noqa: PLC0415  # The setup tool, only for the tests that run its command line.
+
+    monkeypatch.setattr(sys, "argv", ["host_setup.py"])
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            host_setup.main(list(args))
+        stdout, stderr = capsys.readouterr()
+        assert isinstance(exited.value.code, int), exited.value.code  # main ends with sys.exit(status).
+        return subprocess.CompletedProcess(["host_setup.py", *args], exited.value.code, stdout, stderr)
+
+    return run
+
+
 def host_launch() -> list[str]:
     """The command hosts run: `uv run --no-dev --frozen` the server (slower to start than the default)."""
     return [uv(), *HOST_LAUNCH]

@@ -28,6 +28,7 @@ from tests.conftest import (
     SERVER_FILE,
     TOOLS,
     VERSION,
+    SetupCommand,
     run_script,
     uv,
     wait_for,
@@ -514,10 +515,12 @@ def entry_in(config: Path, entry: Any) -> None:
     config.write_text(json.dumps({"mcpServers": {NAME: entry}}), encoding="utf-8")
 
 
-def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits(config: Path) -> None:
+def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits(
+    config: Path, setup_command: SetupCommand
+) -> None:
     dies = {"command": sys.executable, "args": ["-c", "import sys; print('no luck', file=sys.stderr); sys.exit(3)"]}
     entry_in(config, dies)
-    done = run_script("host_setup.py", "check", "--config", str(config), "--json")
+    done = setup_command("check", "--config", str(config), "--json")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     report = json.loads(done.stdout)
@@ -528,14 +531,16 @@ def test_check_runs_the_command_the_config_holds_and_fails_cleanly_when_it_exits
     assert "no luck" in report["server_stderr"]
 
 
-def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(config: Path) -> None:
+def test_check_reports_at_once_a_server_that_writes_non_json_to_stdout(
+    config: Path, setup_command: SetupCommand
+) -> None:
     chatty = (
         "import sys; print('Server starting on stdio...', flush=True); "
         "print('oops', file=sys.stderr, flush=True); sys.stdin.read()"
     )
     entry_in(config, {"command": sys.executable, "args": ["-c", chatty]})
     # The server never exits: had check waited for its answer, the problem would be the timeout.
-    done = run_script("host_setup.py", "check", "--config", str(config), f"--timeout={REPLY_TIMEOUT / 2}")
+    done = setup_command("check", "--config", str(config), f"--timeout={REPLY_TIMEOUT / 2}")
     assert done.returncode == 1
     assert (
         "  problem:    the server wrote something that is not JSON-RPC to stdout: 'Server starting on stdio...'\n"
@@ -565,9 +570,9 @@ def test_check_refuses_a_malformed_entry_saying_what_is_wrong(config: Path, entr
     assert str(refused.value) == f'the entry "{NAME}" in {config}{separator}{problem}.'
 
 
-def test_the_cli_reports_a_malformed_entry_in_one_line(config: Path) -> None:
+def test_the_cli_reports_a_malformed_entry_in_one_line(config: Path, setup_command: SetupCommand) -> None:
     entry_in(config, {"command": "uv", "env": ["A=1"]})
-    done = run_script("host_setup.py", "check", "--config", str(config))
+    done = setup_command("check", "--config", str(config))
     assert done.returncode == 1
     problem = '"env" must be an object whose values are strings'
     assert done.stderr == f'host_setup check: the entry "{NAME}" in {config}: {problem}.\n'
@@ -738,9 +743,11 @@ def test_check_refuses_an_entry_with_a_key_that_keeps_it_from_starting(config: P
 
 
 @pytest.mark.parametrize("command", ["uv", "uv.exe", "bin/uv"])
-def test_check_fails_a_command_that_only_the_shell_s_path_finds(config: Path, command: str) -> None:
+def test_check_fails_a_command_that_only_the_shell_s_path_finds(
+    config: Path, command: str, setup_command: SetupCommand
+) -> None:
     entry_in(config, {**expected_entry(), "command": command})
-    done = run_script("host_setup.py", "check", "--config", str(config))
+    done = setup_command("check", "--config", str(config))
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == (
@@ -749,10 +756,10 @@ def test_check_fails_a_command_that_only_the_shell_s_path_finds(config: Path, co
     )
 
 
-def test_check_after_uninstall_says_the_entry_is_gone(config: Path) -> None:
+def test_check_after_uninstall_says_the_entry_is_gone(config: Path, setup_command: SetupCommand) -> None:
     install(config, NAME, dry_run=False)
     uninstall(config, NAME, dry_run=False)
-    done = run_script("host_setup.py", "check", "--config", str(config))
+    done = setup_command("check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f'  from:       the entry install would write: {config} has no "{NAME}" entry\n' in done.stdout
 
@@ -769,9 +776,9 @@ sys.stderr.write("fine\\r%s check: OK\\x1b[A\\u202e\\n" % sys.argv[1])
 """
 
 
-def test_check_shows_control_characters_escaped_and_cannot_be_forged(config: Path) -> None:
+def test_check_shows_control_characters_escaped_and_cannot_be_forged(config: Path, setup_command: SetupCommand) -> None:
     entry_in(config, {"command": sys.executable, "args": ["-c", FORGER, NAME]})
-    done = run_script("host_setup.py", "check", "--config", str(config))
+    done = setup_command("check", "--config", str(config))
     assert done.returncode == 1
     assert not project.UNSHOWABLE.search(done.stdout.replace("\n", ""))
     lines = done.stdout.splitlines()
@@ -779,7 +786,7 @@ def test_check_shows_control_characters_escaped_and_cannot_be_forged(config: Pat
     assert [line for line in lines if line.startswith(f"{NAME} check")] == [lines[0]]
     assert "  server:     \\x1b]0;owned\\x07\\x1b[2J \\x9b1m" in lines
     assert f"    fine\\r{NAME} check: OK\\x1b[A\\u202e" in lines
-    as_json = run_script("host_setup.py", "check", "--config", str(config), "--json")
+    as_json = setup_command("check", "--config", str(config), "--json")
     assert as_json.stdout.isascii()
     assert json.loads(as_json.stdout)["server"] == "\x1b]0;owned\x07\x1b[2J \x9b1m"
 
@@ -906,12 +913,12 @@ for line in sys.stdin:
     ids=["huge-min-length", "backtracking-pattern", "lookahead"],
 )
 def test_check_makes_small_arguments_in_bounded_time_or_calls_nothing(
-    config: Path, user: dict[str, Any], called: str
+    config: Path, user: dict[str, Any], called: str, setup_command: SetupCommand
 ) -> None:
     schema = {"type": "object", "properties": {"user": user}, "required": ["user"]}
     tools = [{"name": "greet", "inputSchema": schema, "annotations": {"readOnlyHint": True}}]
     entry_in(config, {"command": sys.executable, "args": ["-c", FAKE_SERVER, json.dumps(tools)]})
-    done = run_script("host_setup.py", "check", "--config", str(config), "--json")
+    done = setup_command("check", "--config", str(config), "--json")
     report = json.loads(done.stdout)
     assert (done.returncode, report["ok"], report["called"]) == (0, True, called), report
 
