@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 from kit.identity import checkout_project, identity, read_pyproject, scripts
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent  # kit/ sits in the project (or, installed, in site-packages).
-SETUP_SUFFIX = "-setup"  # The setup tool's script is the server's name and this: `heartbeat-setup`.
+SETUP_SUFFIX = "-setup"  # The setup tool's script is the server's name and this: `my-server-setup`.
 
 
 def script_modules() -> dict[str, str]:

@@ -91,7 +91,7 @@ class ForkServer:
 
     def __init__(self, project_dir: Path, server_module: str) -> None:
         self.environment = read_at_start(os.environ)
-        self.address = f"\0heartbeat-tests-{os.getpid()}-{id(self)}"  # Linux's abstract namespace: no file.
+        self.address = f"\0fork-server-{os.getpid()}-{id(self)}"  # Linux's abstract namespace: no file.
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listening.bind(self.address)
         listening.listen()

@@ -23,6 +23,7 @@ from tests.conftest import (
     REPLY_TIMEOUT,
     SERVER_FILE,
     SERVER_ONLY,
+    SetupCommand,
     StdioServer,
     assert_clean_exit,
     copy_project,
@@ -111,11 +112,13 @@ def test_nothing_is_written_while_the_app_runs_and_the_user_is_told_to_quit_it(h
 
 
 @POSIX_ONLY
-def test_a_lock_whose_process_is_gone_does_not_count(home: Path) -> None:
+def test_a_lock_whose_process_is_gone_does_not_count(
+    home: Path, setup_command: SetupCommand, prepared: list[object]
+) -> None:
     config = app_config(home)
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
     lock(config, f"{socket.gethostname()}-{int(ended.stdout)}")
-    done = setup_tool(home, "install")
+    done = setup_command("install")
     assert done.returncode == 0, done.stderr
     assert NAME in json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
 
@@ -163,21 +166,23 @@ def test_an_entry_the_app_would_reject_is_named_with_its_reason(entry: Any, prob
     assert config_file.rejected_entries({"mcpServers": OTHERS}, Path("claude_desktop_config.json")) is None
 
 
-def test_install_will_not_write_beside_an_entry_the_app_would_reject_unless_told_to(home: Path) -> None:
+def test_install_will_not_write_beside_an_entry_the_app_would_reject_unless_told_to(
+    home: Path, setup_command: SetupCommand, prepared: list[object]
+) -> None:
     config = app_config(home)
     config.write_text(json.dumps({"mcpServers": {**OTHERS, "broken": {"command": "npx", "args": "-y x"}}}), "utf-8")
     before = folder_state(config)
-    refused = setup_tool(home, "install")
+    refused = setup_command("install")
     assert (refused.returncode, refused.stdout) == (1, "")
     assert refused.stderr == (
         f'host_setup install: the entry "broken" in {config}: "args" must be a list of strings. '
         f"{config_file.WIPES_ALL}. Fix that first, or pass --allow-rejected to write anyway. Nothing was written.\n"
     )
     assert folder_state(config) == before
-    checked = setup_tool(home, "check")
+    checked = setup_command("check")
     assert checked.returncode == 1
     assert checked.stderr.startswith(f'host_setup check: the entry "broken" in {config}: "args" must be a list')
-    written = setup_tool(home, "install", "--allow-rejected")
+    written = setup_command("install", "--allow-rejected")
     assert written.returncode == 0, written.stderr
     assert NAME in json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
 
@@ -185,23 +190,25 @@ def test_install_will_not_write_beside_an_entry_the_app_would_reject_unless_told
 # A wipe is noticed and undone -----------------------------------------------------------
 
 
-def test_check_names_the_backup_that_holds_what_a_wipe_lost_and_restore_loses_nothing(home: Path) -> None:
+def test_check_names_the_backup_that_holds_what_a_wipe_lost_and_restore_loses_nothing(
+    home: Path, setup_command: SetupCommand, prepared: list[object]
+) -> None:
     config = app_config(home)
     config.write_text(json.dumps(CONFIG), encoding="utf-8")
-    assert setup_tool(home, "install").returncode == 0
+    assert setup_command("install").returncode == 0
     installed = json.loads(config.read_text(encoding="utf-8"))
     newest = max(config_file.backups(config).items())[1]
     # The app loaded the file as empty, saved that, and then the user added a server in its settings.
     later = {"later": {"command": "/usr/bin/later"}}
     config.write_text(json.dumps({"mcpServers": later, "preferences": {"sidebarMode": "chat"}}), encoding="utf-8")
-    checked = setup_tool(home, "check")
+    checked = setup_command("check")
     assert (checked.returncode, checked.stdout) == (1, "")
     assert checked.stderr == (
         f'host_setup check: {config} has lost "files", "remote", "{NAME}" since {newest}, which holds them: '
         f"Claude Desktop saved over it. Quit Claude Desktop fully ({apps.how_to_quit()}), "
         "then run: uv run host_setup.py restore\n"
     )
-    restored = setup_tool(home, "restore")
+    restored = setup_command("restore")
     assert restored.returncode == 0, restored.stderr
     assert restored.stdout.startswith(f'Restored "files", "remote", "{NAME}", "globalShortcut" in {config}, from ')
     assert json.loads(config.read_text(encoding="utf-8")) == {
@@ -209,8 +216,8 @@ def test_check_names_the_backup_that_holds_what_a_wipe_lost_and_restore_loses_no
         "preferences": {"sidebarMode": "chat"},
         "globalShortcut": "Ctrl+Space",
     }
-    assert setup_tool(home, "check").returncode == 0
-    again = setup_tool(home, "restore")
+    assert setup_command("check").returncode == 0
+    again = setup_command("restore")
     assert (again.returncode, again.stdout) == (
         0,
         f"{config} holds everything its backups hold; nothing was written.\n",
@@ -277,7 +284,9 @@ def test_three_copies_started_at_once_from_a_cold_folder_all_answer(cold_copy: P
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the stand-in uv is a shell script")
-def test_a_proxy_s_certificate_is_named_with_its_fix_and_system_certs_writes_it(home: Path, tmp_path: Path) -> None:
+def test_a_proxy_s_certificate_is_named_with_its_fix_and_system_certs_writes_it(
+    home: Path, tmp_path: Path, setup_command: SetupCommand, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bin_folder = tmp_path / "bin"
     bin_folder.mkdir()
     stand_in = bin_folder / "uv"
@@ -291,19 +300,20 @@ def test_a_proxy_s_certificate_is_named_with_its_fix_and_system_certs_writes_it(
     )
     stand_in.chmod(0o755)
     config = app_config(home)
-    path = f"{bin_folder}{os.pathsep}{os.environ['PATH']}"
-    refused = setup_tool(home, "install", PATH=path, UV="")
+    monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("UV", "")
+    refused = setup_command("install")
     assert refused.returncode == 1
     assert (
         refused.stderr == f"host_setup install: its first start failed: {apps.SYSTEM_CERTS_FIX}. Nothing was written.\n"
     )
     assert not config.exists()
-    checked = setup_tool(home, "check", "--json", PATH=path, UV="")
+    checked = setup_command("check", "--json")
     assert json.loads(checked.stdout)["error"] == apps.SYSTEM_CERTS_FIX
-    written = setup_tool(home, "install", "--system-certs", PATH=path, UV="")
+    written = setup_command("install", "--system-certs")
     assert written.returncode == 0, written.stderr
     assert json.loads(config.read_text(encoding="utf-8"))["mcpServers"][NAME]["env"] == {"UV_SYSTEM_CERTS": "1"}
-    assert setup_tool(home, "check", PATH=path, UV="").returncode == 0
+    assert setup_command("check").returncode == 0
 
 
 def test_check_fails_a_start_slower_than_the_app_waits_and_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
