@@ -82,10 +82,11 @@ def copy_project(destination: Path, *left_out: str) -> Path:
     return Path(shutil.copytree(PROJECT_DIR, destination, ignore=ignore, copy_function=shutil.copyfile))
 
 
-@pytest.fixture
-def git_url(tmp_path: Path) -> str:
-    """A git repository made of a copy of the project, as a `git+file://` URL."""
-    clone = tmp_path / "clone"
+@pytest.fixture(scope="session")
+def git_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A git repository made of a copy of the project, as a `git+file://` URL: one for the tests that share
+    an xdist_group, so that uv builds from it once (tests fetch from it; none changes it)."""
+    clone = tmp_path_factory.mktemp("git") / "clone"
     copy_project(clone)
     git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
     for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
@@ -419,6 +420,15 @@ def node() -> str:
 def bundle_node() -> str:
     """Node.js with the MCPB CLI of bundle/ installed."""
     return node_with(BUNDLE_DIR)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers() -> int | None:
+    """`-n auto` on Linux: a worker per CPU and one more, which runs while the others' tests wait on their
+    processes (drains, signals, uv); elsewhere, and with PYTEST_XDIST_AUTO_NUM_WORKERS set, xdist's own count."""
+    if not hasattr(os, "sched_getaffinity") or os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return len(os.sched_getaffinity(0)) + 1
 
 
 @pytest.hookimpl(trylast=True)
