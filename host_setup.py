@@ -6,6 +6,7 @@
     uv run host_setup.py restore     # put back what the app's own save of the config lost
     uv run host_setup.py hosts       # the exact setup for each host, with this folder's paths
     uv run host_setup.py new PATH    # a server project of your own, made from this one
+    uv run host_setup.py manifest    # write the bundle manifest's tools (name, version) as the server has them
 
 Edits to the config lose nothing: a change is refused rather than risk other content (or
 while the app runs, which would save its own copy over it), the file before and after is
@@ -69,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=f"Set {NAME} up in Claude Desktop and other hosts, check it, or take it out.",
     )
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{check,install,uninstall,restore,hosts,new}"
+        dest="command", required=True, metavar="{check,install,uninstall,restore,hosts,new,manifest}"
     )
     name_help = f"the server's name in the host's config (default: {NAME})"
     for command, summary in [
@@ -118,6 +119,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     new.add_argument("path", type=Path, metavar="PATH", help="a folder that does not exist yet, or an empty one")
     new.add_argument("--name", help="the new project's name (default: PATH's folder name)")
     new.add_argument("--with-hosts", action="store_true", help="keep the tests under real hosts and their npm kits")
+    summary = "write manifest.json's name, version and tools as the server has them (it is started and asked)"
+    manifest = commands.add_parser("manifest", help=summary, description=summary)
+    manifest.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     args = parser.parse_args(argv)
     if args.command == "hosts" and args.uvx in HOSTS:  # `hosts --uvx codex`: the host, not a source.
         args.host, args.uvx = [*args.host, args.uvx], ""
@@ -146,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "new":
         make_new(args.path, args.name, args.with_hosts)
         return 0
+    if args.command == "manifest":
+        from kit.manifest import learn_manifest  # noqa: PLC0415  # It asks the server, through the SDK.
+
+        learn_manifest(args.dry_run)
+        return 0
     app = claude_desktop(args.config)
     if args.command == "check":
         from kit.checker import run_check  # noqa: PLC0415  # Only check speaks MCP; the rest start without the SDK.
@@ -173,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         with redirect_stdout(output):
             status = run(args)
     except SetupError as error:
-        unchanged = " Nothing was written." if args.command in ("install", "uninstall", "restore") else ""
+        unchanged = " Nothing was written." if args.command in ("install", "uninstall", "restore", "manifest") else ""
         status, problem = 1, f"{program}: {shown(str(error))}{unchanged}"
     except KeyboardInterrupt:
         status = 130

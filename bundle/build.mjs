@@ -1,6 +1,7 @@
 // Builds <name>-<version>.mcpb (both from manifest.json) with the pinned MCPB CLI: `node bundle/build.mjs [output]`.
 // Needs only Node.js 20+: installs the CLI pinned in bundle/package.json first when it is
-// missing, then validates manifest.json and packs what .mcpbignore lets through.
+// missing, has the setup tool write manifest.json's name, version and tools as the server has them,
+// then validates manifest.json and packs what .mcpbignore lets through.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
@@ -15,6 +16,7 @@ if (!existsSync(mcpb)) {
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   run(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], here);
 }
+run("uv", ["run", "--frozen", "host_setup.py", "manifest"]);
 const { name, version } = JSON.parse(readFileSync(resolve(project, "manifest.json"), "utf8"));
 const output = resolve(process.argv[2] ?? resolve(project, `${name}-${version}.mcpb`));
 run(process.execPath, [mcpb, "validate", "manifest.json"]);

@@ -287,6 +287,7 @@ Your server is `{module}.py`: replace its example tool, everything between
 reply functions, and `TOOLS` with the instructions a model reads), then
 `uv run ruff check --fix {module}.py`. The example tool's tests, `tests/test_tool.py` and
 `tests/test_properties.py`, then skip, saying so: write tests of your tools in their place.
+`uv run {setup} manifest` then writes your tools into `manifest.json`, the bundle's manifest.
 The rest (`kit/`, which serves any tool and holds the setup tool's rooms, `{setup}` and the other
 tests) needs no edit.
 `.ci/run` is the CI: locks, lint, types and the tests.

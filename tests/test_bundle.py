@@ -29,6 +29,7 @@ BUNDLE_FILES = {
     "icon.png",
 }
 MCPB_CLI = BUNDLE_DIR / "node_modules" / "@anthropic-ai" / "mcpb" / "dist" / "cli" / "cli.js"
+LEARN = "run `uv run host_setup.py manifest`, which writes what the server says"
 DEV_ONLY = ("pytest", "hypothesis", "ruff", "pyright", "nodeenv")  # What only our dev group brings.
 
 
@@ -36,10 +37,10 @@ DEV_ONLY = ("pytest", "hypothesis", "ruff", "pyright", "nodeenv")  # What only o
 async def test_manifest_version_and_tools_are_what_the_server_reports() -> None:
     async with Client(server, mode="legacy") as client:
         assert client.server_info is not None
-        assert MANIFEST["version"] == client.server_info.version, "manifest.json: set the version pyproject.toml has"
+        assert MANIFEST["version"] == client.server_info.version, f"manifest.json: {LEARN}"
         listed = (await client.list_tools()).tools
     served = [{"name": tool.name, "description": tool.description} for tool in listed]
-    assert MANIFEST["tools"] == served, f"manifest.json: list the tools the server serves: {served}"
+    assert MANIFEST["tools"] == served, f"manifest.json lists other tools than the server's: {LEARN}"
 
 
 def test_manifest_name_is_the_server_s() -> None:

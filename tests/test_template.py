@@ -6,6 +6,7 @@ tests/make_it_your_own/, put where the copy's README says: its server module's t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -58,3 +59,6 @@ def test_the_copy_s_own_ci_passes_with_other_tools_in_their_place(made: Path, tm
     assert f"the server no longer serves {SAMPLE_TOOL}" in ci.stdout, ci.stdout[-2000:]  # Its tests say so.
     checked = run(copy, uv(), "run", "--frozen", "host_setup.py", "check", "--config", str(copy / "absent.json"))
     assert '  called:     roll_dice {"sides": 2}\n' in checked.stdout, checked.stdout
+    run(copy, uv(), "run", "--frozen", "host_setup.py", "manifest")
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    assert [tool["name"] for tool in manifest["tools"]] == ["roll_dice", "echo"], manifest["tools"]
