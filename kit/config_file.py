@@ -11,13 +11,17 @@ import re
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from kit.project import SetupError
+
+T = TypeVar("T")
 
 if sys.platform == "win32":
     import ctypes
@@ -49,7 +53,7 @@ def read_bounded(path: Path) -> bytes | None:
     any config holds: a file of gigabytes is corrupt or hostile."""
     try:
         # Non-blocking, so that a FIFO is refused below instead of waited on.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        descriptor = while_windows_shares(lambda: os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)))
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -206,6 +210,23 @@ if sys.platform == "win32":
             kernel32.CloseHandle(handle)
 
 
+SHARING_SECONDS = 2.0
+
+
+def while_windows_shares(action: Callable[[], T]) -> T:
+    """`action`, tried again for up to SHARING_SECONDS while Windows refuses it because another process has
+    the file open: a run of this tool reading it, or a virus scanner (Windows opens files without sharing
+    their deletion, and replacing one deletes it)."""
+    deadline = time.monotonic() + SHARING_SECONDS
+    while True:
+        try:
+            return action()
+        except PermissionError:
+            if sys.platform != "win32" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -223,7 +244,7 @@ def write_atomically(path: Path, data: bytes, mode: int | None) -> None:
             os.fsync(file.fileno())
         if mode is not None:
             os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        while_windows_shares(lambda: os.replace(temporary, path))
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -262,7 +283,7 @@ def replace_config(path: Path, before: bytes | None, data: bytes) -> Path | None
             backup.unlink(missing_ok=True)
         raise
     for old in sorted(backups(path))[:-KEEP_BACKUPS]:
-        backup_path(path, old).unlink(missing_ok=True)
+        while_windows_shares(partial(backup_path(path, old).unlink, missing_ok=True))
     return kept
 
 

@@ -1023,3 +1023,31 @@ def test_manifest_from_a_server_that_cannot_start_is_one_line_and_writes_nothing
     said = f"{SERVER_FILE} did not list its tools: it cannot start: on purpose"
     assert done.stderr == f"host_setup manifest: {said}. Nothing was written.\n"
     assert (copy / "manifest.json").read_bytes() == before
+
+
+FOREVER = 10**6
+
+
+@pytest.mark.parametrize(
+    ("platform", "refusals", "attempts"), [("win32", 2, 3), ("linux", 1, 1), ("win32", FOREVER, "several")]
+)
+def test_windows_refusing_a_file_another_process_holds_is_waited_out_for_a_moment_only(
+    monkeypatch: pytest.MonkeyPatch, platform: str, refusals: int, attempts: int | str
+) -> None:
+    """Windows refuses to replace or open a file that another process holds open (a reader, a virus scan)."""
+    monkeypatch.setattr(config_file.sys, "platform", platform)
+    monkeypatch.setattr(config_file, "SHARING_SECONDS", 0.2)
+    tried: list[int] = []
+
+    def replace() -> str:
+        tried.append(1)
+        if len(tried) <= refusals:
+            raise PermissionError(13, "Access denied")
+        return "replaced"
+
+    if attempts == 3:
+        assert config_file.while_windows_shares(replace) == "replaced"
+    else:
+        with pytest.raises(PermissionError):
+            config_file.while_windows_shares(replace)
+    assert len(tried) == attempts if isinstance(attempts, int) else len(tried) > 3  # Given up at the deadline.
