@@ -1,11 +1,12 @@
 """Server processes forked from one that has imported the server already (Linux), so that a test's
 server starts in milliseconds instead of paying the SDK's import, a second, each time.
 
-`python -m tests.forking` is that process: it imports the server module and the probe server, then
-for each request on its socket forks a watcher, which forks the server and reports its pid and how it
-ended. The server is a real process on real pipes that runs the same `__main__` code as
-`python <server file>` would, in a fresh interpreter's state: this interpreter's own start and
-imports are all it skips. Everything that is about the start itself runs `python` as hosts do.
+`python -m tests.forking` is that process: it imports the server module (and with it the SDK and
+the kit, which the probe server uses too), then for each request on its socket forks a watcher,
+which forks the server and reports its pid and how it ended. The server is a real process on real
+pipes that runs the same `__main__` code as `python <server file>` would, in a fresh interpreter's
+state: this interpreter's own start and imports are all it skips. Everything that is about the
+start itself runs `python` as hosts do.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 EXITED = struct.Struct("!i")  # The server's pid, then its Popen-style return code.
 ENVIRONMENT_AT_START = ("PYTHON", "LC_", "LANG")  # Read as the interpreter starts: a fork cannot change them.
@@ -150,23 +151,29 @@ def serve(listening: socket.socket) -> dict[str, Any]:
         connection, _ = listening.accept()
         message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
         with_children_reaped()
-        if os.fork() == 0:
+        if os.fork() == 0:  # The watcher.
             listening.close()
-            if (pid := os.fork()) == 0:
+            if (pid := os.fork()) == 0:  # The server.
                 connection.close()
                 for number, fd in enumerate(fds):
                     os.dup2(fd, number)
                     os.close(fd)
                 return json.loads(message)
-            for fd in fds:
-                os.close(fd)
-            connection.sendall(EXITED.pack(pid))
-            _, status = os.waitpid(pid, 0)
-            connection.sendall(EXITED.pack(-os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)))
-            os._exit(0)
+            watch(connection, pid, fds)
         connection.close()
         for fd in fds:
             os.close(fd)
+
+
+def watch(connection: socket.socket, pid: int, fds: list[int]) -> NoReturn:
+    """Report the server's pid and, once it has ended, its Popen-style return code; then end, whatever happens."""
+    try:
+        for fd in fds:
+            os.close(fd)
+        connection.sendall(EXITED.pack(pid))
+        connection.sendall(EXITED.pack(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])))
+    finally:
+        os._exit(0)
 
 
 def with_children_reaped() -> None:
