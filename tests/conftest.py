@@ -192,11 +192,13 @@ def uv() -> str:
     return found
 
 
-def run_script(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python SCRIPT ARGS` in the project folder to completion, with its output captured."""
+def run_script(
+    script: str, *args: str, env: dict[str, str] | None = None, folder: Path = PROJECT_DIR
+) -> subprocess.CompletedProcess[str]:
+    """`python SCRIPT ARGS` in the project folder (or a copy of it) to completion, with its output captured."""
     return subprocess.run(
         [sys.executable, script, *args],
-        cwd=PROJECT_DIR,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=REPLY_TIMEOUT,

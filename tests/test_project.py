@@ -170,7 +170,7 @@ def kit_modules(imported: set[str]) -> set[str]:
     return {".".join(name.split(".")[:2]) for name in imported if name.startswith("kit.")}
 
 
-def test_the_setup_tool_starts_without_the_sdk_which_only_check_imports() -> None:
+def test_the_setup_tool_starts_without_the_sdk_which_only_check_and_manifest_import() -> None:
     done = subprocess.run(
         [sys.executable, "-c", "import sys, host_setup; print(sorted({m.split('.')[0] for m in sys.modules}))"],
         cwd=PROJECT_DIR,

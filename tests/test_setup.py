@@ -983,32 +983,21 @@ def test_backups_are_numbered_and_the_one_just_written_is_never_deleted(
 # The bundle manifest -----------------------------------------------------------------------
 
 
-def run_copy_setup(copy: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(copy / "host_setup.py"), *args],
-        cwd=copy,
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT * 2,
-        check=False,
-    )
-
-
 def test_manifest_learns_the_name_version_and_tools_from_the_server_and_keeps_the_rest(tmp_path: Path) -> None:
     copy = copy_project(tmp_path / "copy", *SERVER_ONLY)
     manifest = copy / "manifest.json"
     stale = {**json.loads(manifest.read_text(encoding="utf-8")), "version": "0.0.1", "tools": [{"name": "gone"}]}
     manifest.write_text(json.dumps(stale, indent=2), encoding="utf-8")
-    dry = run_copy_setup(copy, "manifest", "--dry-run")
+    dry = run_script("host_setup.py", "manifest", "--dry-run", folder=copy)
     assert (dry.returncode, dry.stderr, json.loads(manifest.read_text(encoding="utf-8"))) == (0, "", stale)
     assert dry.stdout.startswith(f"Would write {manifest}: its version and tools as the server has them"), dry.stdout
-    done = run_copy_setup(copy, "manifest")
+    done = run_script("host_setup.py", "manifest", folder=copy)
     assert (done.returncode, done.stderr) == (0, ""), done.stdout
     learned = json.loads(manifest.read_text(encoding="utf-8"))
     served = [{"name": tool.name, "description": tool.description} for tool in listed_tools()]
     assert learned == {**stale, "version": VERSION, "tools": served}
     assert list(learned) == list(stale)  # The keys keep their order: the diff shows only what changed.
-    again = run_copy_setup(copy, "manifest")
+    again = run_script("host_setup.py", "manifest", folder=copy)
     names = ", ".join(tool["name"] for tool in served)
     assert again.stdout == f"{manifest} already says what the server serves ({names}); nothing was written.\n"
 
@@ -1018,7 +1007,7 @@ def test_manifest_from_a_server_that_cannot_start_is_one_line_and_writes_nothing
     server = copy / SERVER_FILE
     server.write_text('raise SystemExit("it cannot start: on purpose")\n' + server.read_text(encoding="utf-8"), "utf-8")
     before = (copy / "manifest.json").read_bytes()
-    done = run_copy_setup(copy, "manifest")
+    done = run_script("host_setup.py", "manifest", folder=copy)
     assert (done.returncode, done.stdout) == (1, "")
     said = f"{SERVER_FILE} did not list its tools: it cannot start: on purpose"
     assert done.stderr == f"host_setup manifest: {said}. Nothing was written.\n"
