@@ -11,6 +11,7 @@ import atexit
 import functools
 import importlib
 import json
+import locale
 import os
 import queue
 import re
@@ -196,15 +197,13 @@ def run_script(
     script: str, *args: str, env: dict[str, str] | None = None, folder: Path = PROJECT_DIR
 ) -> subprocess.CompletedProcess[str]:
     """`python SCRIPT ARGS` in the project folder (or a copy of it) to completion, with its output captured."""
-    return subprocess.run(
-        [sys.executable, script, *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+    done = run_python([sys.executable, script, *args], cwd=folder, env={**os.environ, **(env or {})})
+    return subprocess.CompletedProcess(done.args, done.returncode, as_text(done.stdout), as_text(done.stderr))
+
+
+def as_text(output: bytes) -> str:
+    """`output` as subprocess's text mode reads it: in the locale's encoding, with universal newlines."""
+    return output.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 SetupCommand = Callable[..., subprocess.CompletedProcess[str]]
@@ -245,7 +244,7 @@ class StdioServer:
 
     def __init__(self, *args: str, launch: list[str] | None = None, cwd: Path = PROJECT_DIR) -> None:
         pipe = subprocess.PIPE
-        self.process = start_server([*(launch or SERVER), *args], stdin=pipe, stdout=pipe, stderr=pipe, cwd=cwd)
+        self.process = start_python([*(launch or SERVER), *args], stdin=pipe, stdout=pipe, stderr=pipe, cwd=cwd)
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.stderr = b""
         self.readers = [
@@ -335,7 +334,7 @@ def fork_server() -> ForkServer:
     return started
 
 
-def start_server(
+def start_python(
     command: list[str],
     *,
     stdin: Stdio = None,
@@ -344,14 +343,46 @@ def start_server(
     env: dict[str, str] | None = None,
     cwd: Path = PROJECT_DIR,
 ) -> subprocess.Popen[bytes] | Forked:
-    """`command` as Popen starts it; the server or the probe server forked by the fork server where there is one
-    (Linux) and the fork starts as `python` would."""
+    """`command` as Popen starts it; forked by the fork server where there is one (Linux), `command` runs this
+    project's own code with this Python, and the fork starts as `python` would."""
     environment = os.environ if env is None else env
-    launch = next((launch for launch in (SERVER, PROBE) if command[: len(launch)] == launch), None)
-    if sys.platform != "linux" or launch is None or not fork_server().starts_as_python_would(environment):
+    forked = project_code(command, cwd)
+    if sys.platform != "linux" or forked is None or not fork_server().starts_as_python_would(environment):
         return subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
-    target = launch[1] if launch == SERVER else "-m tests.probe_server"
-    return fork_server().start(target, command[len(launch) :], cwd, environment, [stdin, stdout, stderr])
+    target, args = forked
+    return fork_server().start(target, args, cwd, environment, [stdin, stdout, stderr])
+
+
+def project_code(command: list[str], cwd: Path) -> tuple[str, list[str]] | None:
+    """`python FILE ARGS` for a file of the project's folder, or `python -m MODULE ARGS` of one of its modules
+    run there, as the fork server's target and its arguments; else None (a copy's code, another program)."""
+    if command[:1] != [sys.executable] or len(command) < 2:
+        return None
+    if command[1] == "-m":
+        module = PROJECT_DIR.joinpath(*command[2].split(".")).with_suffix(".py")
+        return (f"-m {command[2]}", command[3:]) if cwd == PROJECT_DIR and module.is_file() else None
+    script = (cwd / command[1]).resolve()
+    return (str(script), command[2:]) if script.suffix == ".py" and script.parent == PROJECT_DIR else None
+
+
+def run_python(
+    command: list[str],
+    *,
+    cwd: Path = PROJECT_DIR,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    timeout: float = REPLY_TIMEOUT,
+) -> subprocess.CompletedProcess[bytes]:
+    """`command` started as `start_python` starts it, then run to its end with its output captured."""
+    pipe = subprocess.PIPE
+    stdin = None if input is None else pipe
+    with start_python(command, stdin=stdin, stdout=pipe, stderr=pipe, env=env, cwd=cwd) as process:
+        try:
+            stdout, stderr = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    return subprocess.CompletedProcess(command, process.wait(), stdout, stderr)
 
 
 def assert_clean_exit(process: StdioServer, code: int = 0) -> list[str]:
@@ -468,7 +499,7 @@ def pipe_is_full(fd: int) -> bool:
 @pytest.fixture
 def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The entries an in-process install would start once to make their environment, recorded instead of
-    started (a second each); the tests through the command line start them for real."""
+    started (a second each); the tests through the command line start them for real, or `instant_uv`."""
     started: list[dict[str, Any]] = []
 
     def record(entry: dict[str, Any]) -> float:
@@ -477,3 +508,16 @@ def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(edits, "prepare_environment", record)
     return started
+
+
+@pytest.fixture
+def instant_uv(tmp_path: Path) -> dict[str, str]:
+    """The environment for a command-line install whose first start is not what its test is about: first on
+    PATH, a stand-in `uv` that does nothing at once (POSIX; Windows keeps the real one, a second a start)."""
+    if sys.platform == "win32":
+        return dict(os.environ)
+    folder = tmp_path / "instant-uv"
+    folder.mkdir()
+    (folder / "uv").write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    (folder / "uv").chmod(0o755)
+    return {**os.environ, "PATH": os.pathsep.join([str(folder), os.environ.get("PATH", "")])}

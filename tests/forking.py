@@ -12,6 +12,7 @@ start itself runs `python` as hosts do.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import runpy
@@ -21,6 +22,8 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -69,6 +72,34 @@ class Forked:
             self.returncode = self._receive(timeout)
             self.connection.close()
         return self.returncode
+
+    def communicate(self, input: bytes | None = None, timeout: float | None = None) -> tuple[bytes, bytes]:
+        """As Popen's: `input` written and stdin closed, stdout and stderr read to their end, the process waited
+        for. What was not a pipe reads as b""."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        read: list[bytes] = [b"", b""]
+
+        def drain(index: int, pipe: IO[bytes]) -> None:
+            with pipe:
+                read[index] = pipe.read()
+
+        drains: list[threading.Thread] = []
+        for index, pipe in enumerate((self.stdout, self.stderr)):
+            if pipe and not pipe.closed:
+                drains.append(threading.Thread(target=drain, args=(index, pipe)))
+                drains[-1].start()
+        if self.stdin and not self.stdin.closed:
+            try:
+                with self.stdin:
+                    self.stdin.write(input or b"")
+            except BrokenPipeError:
+                pass  # As Popen: a process that ended without reading all of its input.
+        for thread in drains:
+            thread.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+            if thread.is_alive():
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        self.wait(None if deadline is None else max(deadline - time.monotonic(), 0))
+        return read[0], read[1]
 
     def send_signal(self, number: int) -> None:
         if self.returncode is None:
@@ -189,6 +220,7 @@ def with_children_reaped() -> None:
 
 def run(request: dict[str, Any]) -> None:
     """What `python <target> <args>` would do, in `cwd` with `environment`."""
+    fresh_stdio()
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["environment"])
@@ -201,6 +233,26 @@ def run(request: dict[str, Any]) -> None:
         sys.argv = [target, *request["args"]]
         sys.path[0] = str(Path(target).resolve().parent)
         runpy.run_path(target, run_name="__main__")
+
+
+def fresh_stdio() -> None:
+    """sys.stdin, stdout and stderr made again for the descriptors the fork was given, as Python makes them at
+    start: the fork server's were made for its own (a pipe, /dev/null), whose kind decides their buffering."""
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        made_at_start: io.TextIOWrapper = getattr(sys, name)
+        buffered = not made_at_start.write_through  # -u, or PYTHONUNBUFFERED, writes through.
+        mode = "rb" if number == 0 else "wb"
+        stream = open(number, mode, buffering=-1 if buffered or number == 0 else 0, closefd=False)  # noqa: SIM115
+        text = io.TextIOWrapper(
+            stream,
+            encoding=made_at_start.encoding,
+            errors=made_at_start.errors,
+            newline="\n",
+            line_buffering=buffered and (os.isatty(number) or number == 2),
+            write_through=not buffered,
+        )
+        setattr(sys, name, text)
+        setattr(sys, f"__{name}__", text)
 
 
 if __name__ == "__main__":

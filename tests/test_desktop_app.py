@@ -25,9 +25,11 @@ from tests.conftest import (
     SERVER_ONLY,
     SetupCommand,
     StdioServer,
+    as_text,
     assert_clean_exit,
     copy_project,
     envelope,
+    run_python,
     sample_call,
     uv,
 )
@@ -68,15 +70,9 @@ def app_config(home: Path) -> Path:
 
 def setup_tool(home: Path, *args: str, project: Path = PROJECT_DIR, **more: str) -> subprocess.CompletedProcess[str]:
     """The setup tool of `project`, run as a user runs it there."""
-    return subprocess.run(
-        [sys.executable, str(project / "host_setup.py"), *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT * 4,
-        env=environment(home, **more),
-        check=False,
-    )
+    command = [sys.executable, str(project / "host_setup.py"), *args]
+    done = run_python(command, cwd=project, env=environment(home, **more), timeout=REPLY_TIMEOUT * 4)
+    return subprocess.CompletedProcess(command, done.returncode, as_text(done.stdout), as_text(done.stderr))
 
 
 def folder_state(config: Path) -> dict[str, bytes]:

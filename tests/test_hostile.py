@@ -46,7 +46,7 @@ from tests.conftest import (
     pipe_holds,
     pipe_is_full,
     sample_call,
-    start_server,
+    start_python,
     wait_for,
 )
 
@@ -105,7 +105,7 @@ def held_back(command: list[str], preamble: bytes, feed: bytes, replies: int) ->
     """Send `preamble` and read its one reply, then write `feed` with stdout unread until the server
     stops reading stdin; then read `replies` lines. How far its peak RSS grew over it all, and those lines.
     """
-    with start_server(
+    with start_python(
         command, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     ) as server:
         assert server.stdin
@@ -357,7 +357,7 @@ def test_tools_that_wait_in_worker_threads_never_starve_the_transport(probe: Std
 
 
 def test_eof_with_stdout_unread_ends_the_server_within_the_drain_and_the_stop_bound() -> None:
-    process = start_server(PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process = start_python(PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     replies = [call_request(number, "big", {"size": 4096}) for number in range(60)]  # Far more than a pipe holds.
     assert process.stdin
     process.stdin.write(frames(initialize_request(), INITIALIZED, *replies))
@@ -436,7 +436,7 @@ def test_a_client_that_writes_without_reading_is_held_back_and_then_fully_answer
 def stopped_by_host(stdout: int) -> subprocess.CompletedProcess[bytes]:
     """The server with `stdout` as its stdout, given one request and then no EOF."""
     feed = frames(initialize_request()) + b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n'
-    with start_server(SERVER, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE) as process:
+    with start_python(SERVER, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE) as process:
         assert process.stdin
         assert process.stderr
         process.stdin.write(feed)
@@ -475,7 +475,7 @@ def test_a_full_stdout_ends_the_server_at_once_with_one_line() -> None:
 def test_a_stop_signal_finishes_the_reply_being_written() -> None:
     size = 1_000_000  # Far more than the pipe holds: the server is in the middle of writing it.
     feed = frames(initialize_request(), INITIALIZED, call_request(2, "big", {"size": size}))
-    with start_server(
+    with start_python(
         PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as server:
         assert server.stdin
@@ -496,7 +496,7 @@ def test_a_stop_signal_finishes_the_reply_being_written() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason=POSIX_SIGNALS)
 def test_a_stop_signal_ends_the_server_while_nobody_reads_its_full_stderr() -> None:
-    with start_server(
+    with start_python(
         PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     ) as server:
         assert server.stdin
@@ -629,7 +629,7 @@ def test_a_cancel_after_the_reply_frees_no_second_slot_and_memory_stays_bounded(
             cancel(index),
         )
     ]
-    with start_server(
+    with start_python(
         PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     ) as server:
         assert server.stdin
@@ -720,7 +720,7 @@ def test_a_non_blocking_stdin_on_the_worker_thread_path_is_waited_on() -> None:
     """Node.js leaves terminals non-blocking; on Windows, files and terminals, a worker thread reads stdin."""
     reader, writer = os.pipe()
     os.set_blocking(reader, False)
-    server = start_server(
+    server = start_python(
         SERVER,
         cwd=PROJECT_DIR,
         stdin=reader,

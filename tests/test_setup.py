@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 import host_setup as setup
-from kit import apps, checker, config_file, edits, project, serving
+from kit import apps, checker, config_file, edits, manifest, project, serving
 from tests.conftest import (
     NAME,
     PROJECT_DIR,
@@ -33,9 +33,11 @@ from tests.conftest import (
     copy_project,
     listed_tools,
     run_script,
+    start_python,
     uv,
     wait_for,
 )
+from tests.forking import Forked, Stdio
 
 LOG_LEVEL_VARIABLE = serving.log_level_variable(NAME)
 
@@ -340,14 +342,14 @@ def test_uninstall_says_to_restart_and_nothing_of_a_log(config: Path, capsys: py
 # Never lose or corrupt a byte ----------------------------------------------------
 
 
-def test_concurrent_installs_lose_no_entry(config: Path) -> None:
+def test_concurrent_installs_lose_no_entry(config: Path, instant_uv: dict[str, str]) -> None:
     names = [f"s{number}" for number in range(8)]
     runs = [
-        subprocess.Popen(
+        start_python(
             [sys.executable, "host_setup.py", "install", "--config", str(config), "--name", name],
-            cwd=PROJECT_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=instant_uv,
         )
         for name in names
     ]
@@ -803,18 +805,14 @@ def test_check_keeps_only_the_end_of_a_flood_on_stderr(config: Path) -> None:
     assert report["server_stderr"].replace("\r\n", "\n").endswith("x\nlast")  # Windows' text mode writes CR LF.
 
 
-def install_with_stdout(config: Path, stdout: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "host_setup.py", "install", "--config", str(config)],
-        cwd=PROJECT_DIR,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-    )
+def install_with_stdout(config: Path, stdout: Stdio, env: dict[str, str]) -> subprocess.Popen[bytes] | Forked:
+    command = [sys.executable, "host_setup.py", "install", "--config", str(config)]
+    return start_python(command, stdout=stdout, stderr=subprocess.PIPE, env=env)
 
 
-def test_a_reader_that_stops_reading_gets_no_traceback(config: Path) -> None:
+def test_a_reader_that_stops_reading_gets_no_traceback(config: Path, instant_uv: dict[str, str]) -> None:
     """`install | head -0`: the config is written, and the closed pipe is no failure."""
-    run = install_with_stdout(config, subprocess.PIPE)
+    run = install_with_stdout(config, subprocess.PIPE, instant_uv)
     assert run.stdout
     run.stdout.close()
     _, stderr = run.communicate(timeout=REPLY_TIMEOUT)
@@ -823,9 +821,9 @@ def test_a_reader_that_stops_reading_gets_no_traceback(config: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="/dev/full is Linux's")
-def test_a_full_stdout_is_one_line_saying_the_work_was_done(config: Path) -> None:
+def test_a_full_stdout_is_one_line_saying_the_work_was_done(config: Path, instant_uv: dict[str, str]) -> None:
     with open("/dev/full", "wb") as full:
-        run = install_with_stdout(config, full)
+        run = install_with_stdout(config, full, instant_uv)
         _, stderr = run.communicate(timeout=REPLY_TIMEOUT)
     assert run.returncode == 1
     assert stderr.decode() == "host_setup install: finished, but stdout refused its report: No space left on device.\n"
@@ -937,12 +935,10 @@ def test_a_check_stopped_by_a_signal_ends_the_server_it_started(
         " sys.stdin.read(); threading.Event().wait()"  # Not even EOF ends it: only a signal.
     )
     entry_in(config, {"command": sys.executable, "args": ["-c", never_answers, str(pid_file)]})
-    check = subprocess.Popen(
+    check = start_python(
         [sys.executable, "host_setup.py", "check", "--config", str(config), "--json"],
-        cwd=PROJECT_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
     wait_for(lambda: pid_file.exists() and pid_file.read_text() != "", "the server to start")
     server_pid = int(pid_file.read_text())
@@ -983,23 +979,30 @@ def test_backups_are_numbered_and_the_one_just_written_is_never_deleted(
 # The bundle manifest -----------------------------------------------------------------------
 
 
-def test_manifest_learns_the_name_version_and_tools_from_the_server_and_keeps_the_rest(tmp_path: Path) -> None:
-    copy = copy_project(tmp_path / "copy", *SERVER_ONLY)
-    manifest = copy / "manifest.json"
-    stale = {**json.loads(manifest.read_text(encoding="utf-8")), "version": "0.0.1", "tools": [{"name": "gone"}]}
-    manifest.write_text(json.dumps(stale, indent=2), encoding="utf-8")
-    dry = run_script("host_setup.py", "manifest", "--dry-run", folder=copy)
-    assert (dry.returncode, dry.stderr, json.loads(manifest.read_text(encoding="utf-8"))) == (0, "", stale)
-    assert dry.stdout.startswith(f"Would write {manifest}: its version and tools as the server has them"), dry.stdout
-    done = run_script("host_setup.py", "manifest", folder=copy)
+def test_manifest_learns_the_name_version_and_tools_from_the_server_and_keeps_the_rest(
+    tmp_path: Path, setup_command: SetupCommand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run starts the server and asks it; the manifest it writes is a stale copy of the project's."""
+    written = tmp_path / "manifest.json"
+    monkeypatch.setattr(manifest, "MANIFEST_FILE", written)
+    stale = {
+        **json.loads((PROJECT_DIR / "manifest.json").read_text("utf-8")),
+        "version": "0.0.1",
+        "tools": [{"name": "gone"}],
+    }
+    written.write_text(json.dumps(stale, indent=2), encoding="utf-8")
+    dry = setup_command("manifest", "--dry-run")
+    assert (dry.returncode, dry.stderr, json.loads(written.read_text(encoding="utf-8"))) == (0, "", stale)
+    assert dry.stdout.startswith(f"Would write {written}: its version and tools as the server has them"), dry.stdout
+    done = setup_command("manifest")
     assert (done.returncode, done.stderr) == (0, ""), done.stdout
-    learned = json.loads(manifest.read_text(encoding="utf-8"))
+    learned = json.loads(written.read_text(encoding="utf-8"))
     served = [{"name": tool.name, "description": tool.description} for tool in listed_tools()]
     assert learned == {**stale, "version": VERSION, "tools": served}
     assert list(learned) == list(stale)  # The keys keep their order: the diff shows only what changed.
-    again = run_script("host_setup.py", "manifest", folder=copy)
+    again = setup_command("manifest")
     names = ", ".join(tool["name"] for tool in served)
-    assert again.stdout == f"{manifest} already says what the server serves ({names}); nothing was written.\n"
+    assert again.stdout == f"{written} already says what the server serves ({names}); nothing was written.\n"
 
 
 def test_manifest_from_a_server_that_cannot_start_is_one_line_and_writes_nothing(tmp_path: Path) -> None:

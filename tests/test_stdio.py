@@ -33,6 +33,7 @@ from tests.conftest import (
     REPLY_TIMEOUT,
     SAMPLE_ARGUMENTS,
     SAMPLE_TOOL,
+    SERVER,
     SERVER_FILE,
     TOOLS,
     VERSION,
@@ -42,6 +43,7 @@ from tests.conftest import (
     envelope,
     host_launch,
     initialize_request,
+    run_python,
     run_script,
     sample_call,
     server,
@@ -245,17 +247,9 @@ def test_a_bad_log_level_is_refused_with_the_rule() -> None:
 
 
 def test_debug_log_level_reaches_stderr_only() -> None:
-    done = subprocess.run(
-        [sys.executable, SERVER_FILE, "--log-level", "debug"],
-        cwd=PROJECT_DIR,
-        input=json.dumps(initialize_request()) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT,
-        check=False,
-    )
+    done = run_python([*SERVER, "--log-level", "debug"], input=json.dumps(initialize_request()).encode() + b"\n")
     assert done.returncode == 0
-    assert " DEBUG " in done.stderr
+    assert b" DEBUG " in done.stderr
     assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [1]
 
 
