@@ -344,7 +344,7 @@ def start_python(
     cwd: Path = PROJECT_DIR,
 ) -> subprocess.Popen[bytes] | Forked:
     """`command` as Popen starts it; forked by the fork server where there is one (Linux), `command` runs this
-    project's own code with this Python, and the fork starts as `python` would."""
+    project's code or a copy's with this Python, and the fork starts as `python` would."""
     environment = os.environ if env is None else env
     forked = project_code(command, cwd)
     if sys.platform != "linux" or forked is None or not fork_server().starts_as_python_would(environment):
@@ -354,15 +354,15 @@ def start_python(
 
 
 def project_code(command: list[str], cwd: Path) -> tuple[str, list[str]] | None:
-    """`python FILE ARGS` for a file of the project's folder, or `python -m MODULE ARGS` of one of its modules
-    run there, as the fork server's target and its arguments; else None (a copy's code, another program)."""
+    """`python FILE ARGS` for a file of the project's folder or a copy's (it holds a kit), or there `python -m
+    MODULE ARGS`, as the fork server's target and its arguments; else None (another program)."""
     if command[:1] != [sys.executable] or len(command) < 2:
         return None
     if command[1] == "-m":
-        module = PROJECT_DIR.joinpath(*command[2].split(".")).with_suffix(".py")
-        return (f"-m {command[2]}", command[3:]) if cwd == PROJECT_DIR and module.is_file() else None
+        module = cwd.joinpath(*command[2].split(".")).with_suffix(".py")
+        return (f"-m {command[2]}", command[3:]) if module.is_file() and (cwd / "kit").is_dir() else None
     script = (cwd / command[1]).resolve()
-    return (str(script), command[2:]) if script.suffix == ".py" and script.parent == PROJECT_DIR else None
+    return (str(script), command[2:]) if script.suffix == ".py" and (script.parent / "kit").is_dir() else None
 
 
 def run_python(
@@ -462,6 +462,12 @@ def pytest_xdist_auto_num_workers() -> int | None:
     if not hasattr(os, "sched_getaffinity") or os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
     return len(os.sched_getaffinity(0)) + 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of an xdist_group first: one worker runs them one after another, and started last they would
+    be the run's tail, with the other workers idle."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 @pytest.hookimpl(trylast=True)

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXITED = struct.Struct("!i")  # The server's pid, then its Popen-style return code.
 ENVIRONMENT_AT_START = ("PYTHON", "LC_", "LANG")  # Read as the interpreter starts: a fork cannot change them.
 
@@ -225,6 +226,8 @@ def run(request: dict[str, Any]) -> None:
     os.environ.clear()
     os.environ.update(request["environment"])
     target: str = request["target"]
+    if (Path(request["cwd"]) if target.startswith("-m ") else Path(target).resolve().parent) != PROJECT_DIR:
+        forget_project_modules()
     if target.startswith("-m "):
         sys.argv = [target, *request["args"]]
         sys.path[0] = request["cwd"]
@@ -233,6 +236,15 @@ def run(request: dict[str, Any]) -> None:
         sys.argv = [target, *request["args"]]
         sys.path[0] = str(Path(target).resolve().parent)
         runpy.run_path(target, run_name="__main__")
+
+
+def forget_project_modules() -> None:
+    """Forget the modules imported from the project's folder, so that a copy's code, run from its own folder,
+    imports its own; the SDK and every other package stay imported."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if name != "__main__" and file and Path(file).resolve().is_relative_to(PROJECT_DIR):
+            del sys.modules[name]
 
 
 def fresh_stdio() -> None:

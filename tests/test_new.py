@@ -7,7 +7,6 @@ import ast
 import json
 import re
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -98,14 +97,10 @@ def test_the_copy_s_lock_is_its_own_and_in_sync(made: Path) -> None:
     assert project in (made / "uv.lock").read_text(encoding="utf-8")
 
 
-def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
-
-
 def test_the_copy_serves_and_says_its_name(made: Path) -> None:
-    done = run_in(made, OTHER_FILE, "--version")
+    done = run_script(OTHER_FILE, "--version", folder=made)
     assert (done.returncode, done.stdout) == (0, f"{OTHER} {INITIAL_VERSION}\n"), done.stderr
-    assert f"{OTHER_MODULE.upper()}_LOG_LEVEL" in run_in(made, OTHER_FILE, "--help").stdout
+    assert f"{OTHER_MODULE.upper()}_LOG_LEVEL" in run_script(OTHER_FILE, "--help", folder=made).stdout
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import pytest
 
 from kit.hosts import HOSTS
 from tests import probe_server
-from tests.conftest import NAME, PROJECT_DIR, SERVER_FILE, SERVER_MODULE, VERSION, served_tools
+from tests.conftest import NAME, PROJECT_DIR, SERVER_FILE, SERVER_MODULE, VERSION, run_script, served_tools
 
 PYPROJECT = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 SERVER_PARTS = ("kit/serving.py", "kit/stdio_repairs.py", "kit/identity.py")  # What the server imports of the kit.
@@ -67,9 +67,7 @@ def test_a_module_that_project_scripts_leaves_out_says_so_in_one_line(tmp_path: 
     pyproject = (PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8")
     kept = [line for line in pyproject.splitlines() if not re.match(rf'\S+ = "{left_out}:', line)]
     (tmp_path / "pyproject.toml").write_text("\n".join(kept) + "\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, run, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_script(run, "--help", folder=tmp_path)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.count("\n") == 1, done.stderr
     assert "[project.scripts]" in done.stderr, done.stderr
@@ -86,10 +84,6 @@ def copy_with_pyproject(folder: Path, edit: Callable[[str], str]) -> None:
     copy_shipped(folder)
     pyproject = (PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8")
     (folder / "pyproject.toml").write_text(edit(pyproject), encoding="utf-8")
-
-
-def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
 
 
 DYNAMIC = (f'version = "{VERSION}"', 'dynamic = ["version"]')
@@ -110,7 +104,7 @@ def test_a_pyproject_the_identity_cannot_come_from_is_one_line_naming_it(
     tmp_path: Path, edit: Callable[[str], str], problem: str, run: list[str]
 ) -> None:
     copy_with_pyproject(tmp_path, edit)
-    done = run_in(tmp_path, *run)
+    done = run_script(*run, folder=tmp_path)
     assert (done.returncode, done.stdout) == (1, ""), done.stderr
     assert done.stderr.startswith(f"{tmp_path / 'pyproject.toml'}: "), done.stderr
     assert problem in done.stderr
@@ -121,10 +115,10 @@ def test_a_dynamic_version_is_read_where_hatchling_reads_it(tmp_path: Path) -> N
     hatch = '\n[tool.hatch.version]\npath = "about.py"\n'
     copy_with_pyproject(tmp_path, lambda text: text.replace(*DYNAMIC) + hatch)
     (tmp_path / "about.py").write_text('__version__ = "2.7.1"\n', encoding="utf-8")
-    for run in ([SERVER_FILE, "--version"], ["host_setup.py", "--help"]):
-        done = run_in(tmp_path, *run)
-        assert done.returncode == 0, done.stderr
-    assert run_in(tmp_path, SERVER_FILE, "--version").stdout == f"{NAME} 2.7.1\n"
+    server = run_script(SERVER_FILE, "--version", folder=tmp_path)
+    setup = run_script("host_setup.py", "--help", folder=tmp_path)
+    assert (server.returncode, setup.returncode) == (0, 0), server.stderr + setup.stderr
+    assert server.stdout == f"{NAME} 2.7.1\n"
 
 
 def test_the_server_has_no_script_block_that_would_bypass_the_lock() -> None:

@@ -64,10 +64,12 @@ def run_installed_setup_tool(source: str, *args: str, cwd: Path) -> subprocess.C
 @pytest.mark.xdist_group("git_url")  # One build from the shared git URL.
 def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_path: Path, git_url: str) -> None:
     config = tmp_path / "claude_desktop_config.json"
-    for arguments in (["hosts", "claude-code", "--json"], ["install", "--config", str(config)]):
-        done = run_installed_setup_tool(git_url, *arguments, cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
-    [claude_code] = json.loads(run_installed_setup_tool(git_url, "hosts", "claude-code", "--json", cwd=tmp_path).stdout)
+    printed, installed = (
+        run_installed_setup_tool(git_url, *arguments, cwd=tmp_path)
+        for arguments in (["hosts", "claude-code", "--json"], ["install", "--config", str(config)])
+    )
+    assert (printed.returncode, installed.returncode) == (0, 0), printed.stderr + installed.stderr
+    [claude_code] = json.loads(printed.stdout)
     *_, uvx, source_flag, source, script = claude_code["command"]
     assert (Path(uvx).is_absolute(), Path(uvx).stem, source_flag, source, script) == (
         True,
