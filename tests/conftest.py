@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import atexit
+import contextlib
 import functools
 import importlib
 import json
@@ -85,14 +86,19 @@ def copy_project(destination: Path, *left_out: str) -> Path:
 
 @pytest.fixture(scope="session")
 def git_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A git repository made of a copy of the project, as a `git+file://` URL: one for the tests that share
-    an xdist_group, so that uv builds from it once (tests fetch from it; none changes it)."""
-    clone = tmp_path_factory.mktemp("git") / "clone"
-    copy_project(clone)
-    git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
-    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
-        subprocess.run([*git, *command], cwd=clone, check=True, capture_output=True, timeout=REPLY_TIMEOUT)
-    return f"git+{clone.as_uri()}"
+    """A git repository made of a copy of the project, as a `git+file://` URL: one for the whole run, which
+    every pytest worker's tests fetch from (none changes it), so that uv builds from it once."""
+    own = tmp_path_factory.getbasetemp()
+    shared = (own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own) / "git-clone"
+    if not shared.is_dir():
+        clone = tmp_path_factory.mktemp("git") / "clone"
+        copy_project(clone)
+        git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost", "-c", "commit.gpgsign=false"]
+        for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "--message", "snapshot"]):
+            subprocess.run([*git, *command], cwd=clone, check=True, capture_output=True, timeout=REPLY_TIMEOUT)
+        with contextlib.suppress(OSError):  # Another worker's was there first: it is everyone's.
+            clone.rename(shared)
+    return f"git+{shared.as_uri()}"
 
 
 LEGACY_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
@@ -462,12 +468,6 @@ def pytest_xdist_auto_num_workers() -> int | None:
     if not hasattr(os, "sched_getaffinity") or os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
     return len(os.sched_getaffinity(0)) + 1
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests of an xdist_group first: one worker runs them one after another, and started last they would
-    be the run's tail, with the other workers idle."""
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 @pytest.hookimpl(trylast=True)

@@ -160,7 +160,6 @@ def test_an_empty_folder_is_made_into_the_project_named_after_it(tmp_path: Path)
     assert locked.returncode == 0, locked.stderr  # uv.lock writes the name as PEP 503 has it: weather-desk.
 
 
-@pytest.mark.xdist_group("git_url")  # One build from the shared git URL.
 def test_uvx_makes_a_copy_from_the_git_url_it_fetched(tmp_path: Path, git_url: str) -> None:
     done = run_installed_setup_tool(git_url, "new", OTHER, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -42,7 +42,6 @@ def test_uvx_builds_the_server_from_a_folder_and_serves_it_from_another(tmp_path
     serves_a_call(str(PROJECT_DIR), tmp_path)
 
 
-@pytest.mark.xdist_group("git_url")  # One build from the shared git URL.
 def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path, git_url: str) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -61,7 +60,6 @@ def run_installed_setup_tool(source: str, *args: str, cwd: Path) -> subprocess.C
     )
 
 
-@pytest.mark.xdist_group("git_url")  # One build from the shared git URL.
 def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_path: Path, git_url: str) -> None:
     config = tmp_path / "claude_desktop_config.json"
     printed, installed = (
