@@ -31,7 +31,11 @@ async def served_tools() -> list[dict[str, str]]:
                 tools = (await client.list_tools()).tools
     except Exception as error:  # However it fails to start or answer, the user reads why in one line.
         said = [line for line in server_log.close().splitlines() if line.strip()]
-        reason = said[-1] if said else f"{root_cause(error)}" or type(error).__name__
+        cause = root_cause(error)
+        if isinstance(cause, TimeoutError):
+            reason = f"no answer within {LIST_SECONDS:g} s"
+        else:
+            reason = said[-1] if said else f"{cause}" or type(error).__name__
         raise SetupError(f"{server_file.name} did not list its tools: {shown(reason).rstrip('.')}.") from None
     server_log.close()
     return [{"name": tool.name, **({"description": tool.description} if tool.description else {})} for tool in tools]

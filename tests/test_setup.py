@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -1015,6 +1016,21 @@ def test_manifest_from_a_server_that_cannot_start_is_one_line_and_writes_nothing
     said = f"{SERVER_FILE} did not list its tools: it cannot start: on purpose"
     assert done.stderr == f"host_setup manifest: {said}. Nothing was written.\n"
     assert (copy / "manifest.json").read_bytes() == before
+
+
+def test_manifest_from_a_server_that_never_answers_says_how_long_it_waited(
+    tmp_path: Path, setup_command: SetupCommand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(PROJECT_DIR / "pyproject.toml", tmp_path)
+    (tmp_path / SERVER_FILE).write_text("import sys\nsys.stdin.read()\n", encoding="utf-8")
+    written = tmp_path / "manifest.json"
+    written.write_text("{}", encoding="utf-8")
+    for name, value in (("PROJECT_DIR", tmp_path), ("MANIFEST_FILE", written), ("LIST_SECONDS", 0.5)):
+        monkeypatch.setattr(manifest, name, value)
+    done = setup_command("manifest")
+    said = f"{SERVER_FILE} did not list its tools: no answer within 0.5 s"
+    assert (done.returncode, done.stderr) == (1, f"host_setup manifest: {said}. Nothing was written.\n")
+    assert written.read_text(encoding="utf-8") == "{}"
 
 
 FOREVER = 10**6
