@@ -1,12 +1,14 @@
-"""Server processes forked from one that has imported the server already (Linux), so that a test's
-server starts in milliseconds instead of paying the SDK's import, a second, each time.
+"""Python processes forked from one that has imported the server already (Linux), so that a test's
+server, setup tool or copy starts in milliseconds instead of paying the SDK's import, a second, each time.
 
 `python -m tests.forking` is that process: it imports the server module (and with it the SDK and
 the kit, which the probe server uses too), then for each request on its socket forks a watcher,
-which forks the server and reports its pid and how it ended. The server is a real process on real
-pipes that runs the same `__main__` code as `python <server file>` would, in a fresh interpreter's
-state: this interpreter's own start and imports are all it skips. Everything that is about the
-start itself runs `python` as hosts do.
+which forks the process and reports its pid and how it ended. That process is real, on real pipes
+or files, with stdio made for them as Python makes it, and runs the same `__main__` code as `python
+<file>` would; for a copy's file, it first forgets the project's own modules, so the copy imports
+its own. This interpreter's own start and its imports of packages are all it skips. Everything
+about the start itself (a variable read at start, closed stdio, Ctrl-C while importing) starts
+`python`, as hosts do.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from tests.conftest import (
     LEGACY_VERSIONS,
     MODERN_VERSION,
     NAME,
-    PROJECT_DIR,
     REPLY_TIMEOUT,
     SAMPLE_ARGUMENTS,
     SAMPLE_TOOL,
@@ -47,6 +46,7 @@ from tests.conftest import (
     run_script,
     sample_call,
     server,
+    start_python,
 )
 
 LOG_LEVEL_VARIABLE = serving.log_level_variable(NAME)
@@ -256,13 +256,7 @@ def test_debug_log_level_reaches_stderr_only() -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="a POSIX terminal (pty)")
 def test_started_in_a_terminal_it_says_what_it_waits_for() -> None:
     controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, SERVER_FILE],
-        cwd=PROJECT_DIR,
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_python(SERVER, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(terminal)
     os.write(controller, b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n\x04')
     stdout, stderr = process.communicate(timeout=REPLY_TIMEOUT)
