@@ -1,11 +1,12 @@
 """How long the default `uv run pytest` takes, in units of one `import mcp.server` on the same machine.
 
 Machines differ by 2-3x, so the suite is timed between runs of the import, interleaved, and the
-figure is their ratio. `--against FOLDER` times another checkout's suite in the same rounds (a git
-worktree of an earlier commit, with its environment synced), so that the two compare on one machine
-at one time. Children run without PYTHONDONTWRITEBYTECODE and PYTHONUNBUFFERED.
+figure is their ratio. `--against FOLDER` (repeatable) times another checkout's suite in the same
+rounds (a git worktree of an earlier commit, a copy made by `new`; each with its environment synced),
+so that they compare on one machine at one time. Children run without PYTHONDONTWRITEBYTECODE and
+PYTHONUNBUFFERED.
 
-    uv run python bench/suite.py [--rounds 3] [--against FOLDER]
+    uv run python bench/suite.py [--rounds 3] [--against FOLDER ...]
 """
 
 import argparse
@@ -34,9 +35,9 @@ def seconds(command: list[str], folder: Path = PROJECT_DIR) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description="The default test run, in units of one import of the SDK.")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--against", type=Path, help="another checkout whose suite is timed in the same rounds")
+    parser.add_argument("--against", type=Path, action="append", default=[], help="another checkout to time too")
     arguments = parser.parse_args()
-    folders = [PROJECT_DIR, *([arguments.against.resolve()] if arguments.against else [])]
+    folders = [PROJECT_DIR, *(folder.resolve() for folder in arguments.against)]
     importing = [sys.executable, "-c", "import mcp.server"]
     suite = ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider"]
     imports: list[float] = [seconds(importing) for _ in range(IMPORTS_PER_ROUND)]
@@ -51,9 +52,9 @@ def main() -> None:
         one_suite = statistics.median(timed)
         print(f"uv run pytest in {folder} (s): {one_suite:.1f} ({min(timed):.1f}-{max(timed):.1f}), {len(timed)} runs")
         print(f"  the suite in imports: {one_suite / one_import:.0f}")
-    if arguments.against:
-        ours, theirs = (statistics.median(suites[folder]) for folder in folders)
-        print(f"this checkout's suite takes {ours / theirs:.2f}x the time of {folders[1]}'s")
+    ours = statistics.median(suites[PROJECT_DIR])
+    for folder in folders[1:]:
+        print(f"this checkout's suite takes {ours / statistics.median(suites[folder]):.2f}x the time of {folder}'s")
 
 
 if __name__ == "__main__":
