@@ -77,6 +77,15 @@ LEFT_OUT = (
 SERVER_ONLY = ("tests", "bench", "docs", "bundle")  # What a copy that only runs the server leaves out too.
 
 
+def under_wine() -> bool:
+    """Whether this is a Windows Python under Wine (.ci/windows), whose gaps a few tests step around."""
+    if sys.platform != "win32":
+        return False
+    import ctypes  # noqa: PLC0415 (Windows only)
+
+    return hasattr(ctypes.WinDLL("ntdll"), "wine_get_version")
+
+
 def copy_project(destination: Path, *left_out: str) -> Path:
     """A copy of the project at `destination`, without LEFT_OUT and `left_out`. Contents only, by copyfile:
     shutil's default asks Windows for CopyFile2, which Wine 8 lacks."""
@@ -272,8 +281,12 @@ class StdioServer:
 
     def write(self, data: bytes) -> None:
         assert self.process.stdin
-        self.process.stdin.write(data)
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(data)
+            self.process.stdin.flush()
+        except OSError as error:
+            self.kill()
+            pytest.fail(f"its stdin refused a write ({error}); its stderr:\n{self.stderr_tail()}")
 
     def send(self, message: dict[str, Any] | list[Any]) -> None:
         self.write(json.dumps(message).encode() + b"\n")
@@ -286,17 +299,21 @@ class StdioServer:
         return cast(dict[str, Any], message)
 
     def read_value(self, timeout: float = REPLY_TIMEOUT) -> object:
-        """The next line from stdout, which must be JSON."""
-        return json.loads(self.lines.get(timeout=timeout))
+        """The next line from stdout, which must be JSON; a failure naming what it logged if none comes."""
+        try:
+            return json.loads(self.lines.get(timeout=timeout))
+        except queue.Empty:
+            self.kill()
+            pytest.fail(f"no line on stdout within {timeout:g} s; its stderr:\n{self.stderr_tail()}")
 
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+    def request(self, message: dict[str, Any], timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
         self.send(message)
-        reply = self.read()
+        reply = self.read(timeout)
         assert reply.get("id") == message["id"], reply
         return reply
 
-    def initialize(self, version: str = "2025-11-25") -> dict[str, Any]:
-        reply = self.request(initialize_request(version=version))
+    def initialize(self, version: str = "2025-11-25", timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
+        reply = self.request(initialize_request(version=version), timeout)
         self.send(INITIALIZED)
         return reply
 
