@@ -352,7 +352,7 @@ class StdioServer:
 
 @functools.cache
 def fork_server() -> ForkServer:
-    started = ForkServer(PROJECT_DIR, SERVER_MODULE)
+    started = ForkServer(SERVER_MODULE)
     atexit.register(started.stop)
     return started
 

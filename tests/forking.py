@@ -124,7 +124,7 @@ class Forked:
 class ForkServer:
     """The fork server for one pytest process, started at its first use."""
 
-    def __init__(self, project_dir: Path, server_module: str) -> None:
+    def __init__(self, server_module: str) -> None:
         self.environment = read_at_start(os.environ)
         self.address = f"\0fork-server-{os.getpid()}-{id(self)}"  # Linux's abstract namespace: no file.
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -132,7 +132,7 @@ class ForkServer:
         listening.listen()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.forking", str(listening.fileno()), server_module],
-            cwd=project_dir,
+            cwd=PROJECT_DIR,
             stdin=subprocess.PIPE,  # Its end, when this process ends, ends the fork server.
             stdout=subprocess.DEVNULL,
             pass_fds=[listening.fileno()],
