@@ -242,10 +242,14 @@ def run(request: dict[str, Any]) -> None:
 
 def forget_project_modules() -> None:
     """Forget the modules imported from the project's folder, so that a copy's code, run from its own folder,
-    imports its own; the SDK and every other package stay imported."""
+    imports its own; the SDK and every other package stay imported, though the environment may be in the folder."""
+    environment = Path(sys.prefix).resolve()
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if name != "__main__" and file and Path(file).resolve().is_relative_to(PROJECT_DIR):
+        if name == "__main__" or not file:
+            continue
+        path = Path(file).resolve()
+        if path.is_relative_to(PROJECT_DIR) and not path.is_relative_to(environment):
             del sys.modules[name]
 
 
