@@ -29,6 +29,7 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.client.stdio import get_default_environment
 from mcp.server import Server
 from mcp_types import CallToolResult, TextContent
 
@@ -352,7 +353,15 @@ class StdioServer:
 
 @functools.cache
 def fork_server() -> ForkServer:
-    started = ForkServer(SERVER_MODULE)
+    started = ForkServer(SERVER_MODULE, os.environ)
+    atexit.register(started.stop)
+    return started
+
+
+@functools.cache
+def fork_server_as_the_sdk_starts() -> ForkServer:
+    """One that starts as a server the SDK starts for the kit (check, manifest): with its few safe variables."""
+    started = ForkServer(SERVER_MODULE, get_default_environment())
     atexit.register(started.stop)
     return started
 
@@ -531,6 +540,26 @@ def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(edits, "prepare_environment", record)
     return started
+
+
+@pytest.fixture
+def forked_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """First on PATH (Linux), a `uv` whose `uv --directory D run ... FILE`, as the SDK starts it for the kit,
+    forks the server: for tests of what the kit does with the server, not of how uv starts it, which the
+    command-line and cold-start tests cover. Its path; elsewhere, the real uv's."""
+    if sys.platform != "linux":
+        return uv()
+    stand_in = fork_server_as_the_sdk_starts().relay(tmp_path / "forked-uv" / "uv", uv())
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(stand_in).parent), os.environ.get("PATH", "")]))
+    return stand_in
+
+
+@pytest.fixture
+def forked_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sys.executable FILE`, as the SDK starts it for the kit, forks the project code it runs (Linux)."""
+    if sys.platform == "linux":
+        relay = fork_server_as_the_sdk_starts().relay(tmp_path / "forked-python" / "python", sys.executable)
+        monkeypatch.setattr(sys, "executable", relay)
 
 
 @pytest.fixture

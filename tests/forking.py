@@ -9,16 +9,24 @@ or files, with stdio made for them as Python makes it, and runs the same `__main
 its own. This interpreter's own start and its imports of packages are all it skips. Everything
 about the start itself (a variable read at start, closed stdio, Ctrl-C while importing) starts
 `python`, as hosts do.
+
+`python tests/forking.py relay [ADDRESS, VARIABLES, REAL] ARGS` stands in for a program the kit starts
+(uv, or this Python) where a test is about what the kit does with the server, not how uv starts it:
+`REAL --directory D run ... FILE ARGS` or `REAL FILE ARGS` of project code is forked, with this
+process's stdio, by the fork server at ADDRESS, which started with VARIABLES; it ends as the fork ends.
+Anything else, or another start environment, runs REAL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
 import os
 import runpy
 import select
+import shlex
 import signal
 import socket
 import struct
@@ -33,6 +41,8 @@ from typing import IO, Any, NoReturn
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXITED = struct.Struct("!i")  # The server's pid, then its Popen-style return code.
 ENVIRONMENT_AT_START = ("PYTHON", "LC_", "LANG")  # Read as the interpreter starts: a fork cannot change them.
+UV_RUN_OPTIONS = ("--quiet", "--no-dev", "--frozen")
+FORWARDED_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
 
 
 def read_at_start(environment: Mapping[str, str]) -> dict[str, str]:
@@ -124,8 +134,8 @@ class Forked:
 class ForkServer:
     """The fork server for one pytest process, started at its first use."""
 
-    def __init__(self, server_module: str) -> None:
-        self.environment = read_at_start(os.environ)
+    def __init__(self, server_module: str, environment: Mapping[str, str]) -> None:
+        self._environment: dict[str, str] | None = None
         self.address = f"\0fork-server-{os.getpid()}-{id(self)}"  # Linux's abstract namespace: no file.
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listening.bind(self.address)
@@ -134,10 +144,32 @@ class ForkServer:
             [sys.executable, "-m", "tests.forking", str(listening.fileno()), server_module],
             cwd=PROJECT_DIR,
             stdin=subprocess.PIPE,  # Its end, when this process ends, ends the fork server.
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,  # One line: the variables it started with, as Python left them (see below).
+            env=environment,
             pass_fds=[listening.fileno()],
         )
         listening.close()
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The variables read at start, as its Python has them: a C locale, say, adds LC_CTYPE (PEP 538)."""
+        if self._environment is None:
+            assert self.process.stdout
+            self._environment = json.loads(self.process.stdout.readline() or "null")
+            assert self._environment is not None, "the fork server ended as it started"
+        return self._environment
+
+    def relay(self, path: Path, real: str) -> str:
+        """A program at `path` that stands in for `real`, forking here the project code it would run. Its path."""
+        forking = json.dumps([self.address.removeprefix("\0"), self.environment, real])
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(
+            f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S {shlex.quote(__file__)} relay {shlex.quote(forking)} "
+            '"$@"\n',
+            encoding="utf-8",
+        )
+        path.chmod(0o755)
+        return str(path)
 
     def starts_as_python_would(self, environment: Mapping[str, str]) -> bool:
         """Whether a fork started with `environment` starts as `python` would: no variable read at start differs."""
@@ -173,7 +205,7 @@ class ForkServer:
 
     def stop(self) -> None:
         self.process.kill()
-        self.process.wait()
+        self.process.communicate()
 
 
 def serve(listening: socket.socket) -> dict[str, Any]:
@@ -273,8 +305,52 @@ def fresh_stdio() -> None:
         setattr(sys, f"__{name}__", text)
 
 
-if __name__ == "__main__":
+def relay(forking: str, argv: list[str]) -> NoReturn:
+    """Run `REAL argv` as a fork of the fork server when it runs project code and would start as the fork server
+    did; else exec it. Signals that stop a process are passed on; the exit is the fork's."""
+    address, environment, real = json.loads(forking)
+    forked = relayed_target(argv)
+    if forked is None or read_at_start(os.environ) != environment:
+        os.execv(real, [real, *argv])  # noqa: S606 (the program it stands in for, as it was asked to run)
+    target, args, cwd = forked
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.connect(f"\0{address}")
+    request = {"target": target, "args": args, "cwd": cwd, "environment": dict(os.environ)}
+    socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
+    pid = EXITED.unpack(connection.recv(EXITED.size, socket.MSG_WAITALL))[0]
+
+    def pass_on(number: int, _: object) -> None:
+        with contextlib.suppress(ProcessLookupError):  # It has just ended.
+            os.kill(pid, number)
+
+    for name in FORWARDED_SIGNALS:
+        signal.signal(getattr(signal, name), pass_on)
+    code = EXITED.unpack(connection.recv(EXITED.size, socket.MSG_WAITALL))[0]
+    if code < 0:  # Ended by a signal: so does the relay.
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
+def relayed_target(argv: list[str]) -> tuple[str, list[str], str] | None:
+    """The fork server's target, arguments and folder for `uv --directory D run [OPTIONS] FILE ARGS` or
+    `python FILE ARGS` of project code (a file with a kit beside it); None for anything else."""
+    cwd = os.getcwd()
+    if argv[:1] == ["--directory"] and argv[2:3] == ["run"]:
+        cwd, argv = os.path.abspath(argv[1]), argv[3:]
+        while argv[:1] and argv[0] in UV_RUN_OPTIONS:
+            argv = argv[1:]
+    if not argv or not argv[0].endswith(".py"):
+        return None
+    script = Path(cwd, argv[0]).resolve()
+    return (str(script), argv[1:], cwd) if (script.parent / "kit").is_dir() else None
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["relay"]:
+    relay(sys.argv[2], sys.argv[3:])
+elif __name__ == "__main__":
     listening_fd, server_module = sys.argv[1:]
+    print(json.dumps(read_at_start(os.environ)), flush=True)
     importlib.import_module(server_module)  # What it imports stays: the SDK, the kit. It runs as __main__.
     del sys.modules[server_module]
     run(serve(socket.socket(fileno=int(listening_fd))))

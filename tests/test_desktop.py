@@ -141,7 +141,7 @@ def test_macos_and_linux(home: Path) -> None:
 
 
 def test_install_writes_the_packaged_file_names_the_other_and_check_names_the_layout(
-    home: Path, capsys: pytest.CaptureFixture[str]
+    home: Path, capsys: pytest.CaptureFixture[str], prepared: list[object], forked_uv: str
 ) -> None:
     package(home)
     write(classic_config(home), {})

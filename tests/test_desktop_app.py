@@ -188,7 +188,7 @@ def test_install_will_not_write_beside_an_entry_the_app_would_reject_unless_told
 
 
 def test_check_names_the_backup_that_holds_what_a_wipe_lost_and_restore_loses_nothing(
-    home: Path, setup_command: SetupCommand, prepared: list[object]
+    home: Path, setup_command: SetupCommand, prepared: list[object], forked_uv: str
 ) -> None:
     config = app_config(home)
     config.write_text(json.dumps(CONFIG), encoding="utf-8")
@@ -284,14 +284,14 @@ def test_three_copies_started_at_once_from_a_cold_folder_all_answer(cold_copy: P
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the stand-in uv is a shell script")
 def test_a_proxy_s_certificate_is_named_with_its_fix_and_system_certs_writes_it(
-    home: Path, tmp_path: Path, setup_command: SetupCommand, monkeypatch: pytest.MonkeyPatch
+    home: Path, tmp_path: Path, setup_command: SetupCommand, monkeypatch: pytest.MonkeyPatch, forked_uv: str
 ) -> None:
     bin_folder = tmp_path / "bin"
     bin_folder.mkdir()
     stand_in = bin_folder / "uv"
     stand_in.write_text(
         "#!/bin/sh\n"
-        f'[ "$UV_SYSTEM_CERTS" = 1 ] && exec "{uv()}" "$@"\n'
+        f'[ "$UV_SYSTEM_CERTS" = 1 ] && exec "{forked_uv}" "$@"\n'
         "echo 'error: Request failed after 3 retries' >&2\n"
         "echo '  Caused by: invalid peer certificate: UnknownIssuer' >&2\n"
         "exit 2\n",
@@ -315,7 +315,9 @@ def test_a_proxy_s_certificate_is_named_with_its_fix_and_system_certs_writes_it(
     assert setup_command("check").returncode == 0
 
 
-def test_check_fails_a_start_slower_than_the_app_waits_and_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_fails_a_start_slower_than_the_app_waits_and_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch, forked_uv: str
+) -> None:
     monkeypatch.setattr(checker, "DESKTOP_START_SECONDS", 0)
     report = anyio.run(checker.check, apps.claude_desktop(None), NAME, REPLY_TIMEOUT)
     assert report["ok"] is False

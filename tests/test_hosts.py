@@ -86,7 +86,7 @@ def test_an_unknown_host_is_refused_naming_the_hosts() -> None:
     assert done.stderr.endswith(f"argument HOST: must be one of {', '.join(hosts.HOSTS)}, not 'claude'\n")
 
 
-def test_claude_desktop_s_setup_is_what_install_writes(tmp_path: Path) -> None:
+def test_claude_desktop_s_setup_is_what_install_writes(tmp_path: Path, prepared: list[object]) -> None:
     config = tmp_path / "claude_desktop_config.json"
     edits.install(apps.claude_desktop(config), NAME, dry_run=False)
     [desktop] = [each for each in hosts.host_setups(NAME) if each.key == "claude-desktop"]

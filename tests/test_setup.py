@@ -499,7 +499,7 @@ def check(config: Path, seconds: float = REPLY_TIMEOUT) -> dict[str, Any]:
     return anyio.run(checker.check, apps.claude_desktop(config), NAME, seconds)
 
 
-def test_check_passes_against_the_real_server(tmp_path: Path) -> None:
+def test_check_passes_against_the_real_server(tmp_path: Path, forked_uv: str) -> None:
     report = check(tmp_path / "absent.json")
     assert report["ok"] is True, report
     assert report["command"] == [expected_entry()["command"], *expected_entry()["args"]]
@@ -762,7 +762,9 @@ def test_check_fails_a_command_that_only_the_shell_s_path_finds(
     )
 
 
-def test_check_after_uninstall_says_the_entry_is_gone(config: Path, setup_command: SetupCommand) -> None:
+def test_check_after_uninstall_says_the_entry_is_gone(
+    config: Path, setup_command: SetupCommand, forked_uv: str
+) -> None:
     install(config, NAME, dry_run=False)
     uninstall(config, NAME, dry_run=False)
     done = setup_command("check", "--config", str(config))
@@ -981,7 +983,7 @@ def test_backups_are_numbered_and_the_one_just_written_is_never_deleted(
 
 
 def test_manifest_learns_the_name_version_and_tools_from_the_server_and_keeps_the_rest(
-    tmp_path: Path, setup_command: SetupCommand, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, setup_command: SetupCommand, monkeypatch: pytest.MonkeyPatch, forked_python: None
 ) -> None:
     """Each run starts the server and asks it; the manifest it writes is a stale copy of the project's."""
     written = tmp_path / "manifest.json"
