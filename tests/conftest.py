@@ -351,19 +351,35 @@ class StdioServer:
         return lines
 
 
+FORK_SERVERS = "TESTS_FORK_SERVERS"  # Those the first pytest process started, for its xdist workers to share.
+
+
+def pytest_configure() -> None:
+    """The first pytest process (xdist's controller, or the only one) starts the fork servers on Linux, and its
+    workers share them: each pays the SDK's import once, not once a worker."""
+    shared = json.loads(os.environ.get(FORK_SERVERS, "{}"))
+    if sys.platform != "linux" or shared.get("owner") in (os.getpid(), os.getppid()):
+        return
+    servers = {
+        "python": ForkServer.started(SERVER_MODULE, os.environ),
+        "sdk": ForkServer.started(SERVER_MODULE, get_default_environment()),
+    }
+    for server in servers.values():
+        atexit.register(server.stop)
+    handles = {kind: server.handle() for kind, server in servers.items()}
+    os.environ[FORK_SERVERS] = json.dumps({"owner": os.getpid(), **handles})
+
+
 @functools.cache
 def fork_server() -> ForkServer:
-    started = ForkServer(SERVER_MODULE, os.environ)
-    atexit.register(started.stop)
-    return started
+    """The one that starts as `python` with this process's variables would."""
+    return ForkServer.shared(json.loads(os.environ[FORK_SERVERS])["python"])
 
 
 @functools.cache
 def fork_server_as_the_sdk_starts() -> ForkServer:
     """One that starts as a server the SDK starts for the kit (check, manifest): with its few safe variables."""
-    started = ForkServer(SERVER_MODULE, get_default_environment())
-    atexit.register(started.stop)
-    return started
+    return ForkServer.shared(json.loads(os.environ[FORK_SERVERS])["sdk"])
 
 
 def start_python(

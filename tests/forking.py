@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import itertools
 import json
 import os
 import runpy
@@ -34,9 +35,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, ClassVar, NoReturn
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXITED = struct.Struct("!i")  # The server's pid, then its Popen-style return code.
@@ -132,36 +133,49 @@ class Forked:
 
 
 class ForkServer:
-    """The fork server for one pytest process, started at its first use."""
+    """A fork server: started here (`started`), or one that another process started, shared (`shared`)."""
 
-    def __init__(self, server_module: str, environment: Mapping[str, str]) -> None:
-        self._environment: dict[str, str] | None = None
-        self.address = f"\0fork-server-{os.getpid()}-{id(self)}"  # Linux's abstract namespace: no file.
+    numbers: ClassVar[Iterator[int]] = itertools.count()
+
+    def __init__(self, address: str, environment: dict[str, str], process: subprocess.Popen[bytes] | None = None):
+        self.address = address
+        self.environment = environment  # Read at start, as its Python has them: a C locale adds LC_CTYPE (PEP 538).
+        self.process = process
+
+    @classmethod
+    def started(cls, server_module: str, environment: Mapping[str, str]) -> ForkServer:
+        """One that imports `server_module`, started with `environment`; it ends when this process does."""
+        address = f"\0fork-server-{os.getpid()}-{next(cls.numbers)}"  # Linux's abstract namespace: no file.
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listening.bind(self.address)
+        listening.bind(address)
         listening.listen()
-        self.process = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "tests.forking", str(listening.fileno()), server_module],
             cwd=PROJECT_DIR,
             stdin=subprocess.PIPE,  # Its end, when this process ends, ends the fork server.
-            stdout=subprocess.PIPE,  # One line: the variables it started with, as Python left them (see below).
+            stdout=subprocess.PIPE,  # One line, at once: the variables it started with.
             env=environment,
             pass_fds=[listening.fileno()],
         )
         listening.close()
+        assert process.stdout
+        said: dict[str, str] | None = json.loads(process.stdout.readline() or "null")
+        assert said is not None, "the fork server ended as it started"
+        return cls(address, said, process)
 
-    @property
-    def environment(self) -> dict[str, str]:
-        """The variables read at start, as its Python has them: a C locale, say, adds LC_CTYPE (PEP 538)."""
-        if self._environment is None:
-            assert self.process.stdout
-            self._environment = json.loads(self.process.stdout.readline() or "null")
-            assert self._environment is not None, "the fork server ended as it started"
-        return self._environment
+    @classmethod
+    def shared(cls, handle: str) -> ForkServer:
+        """The fork server whose `handle()` this is."""
+        address, environment = json.loads(handle)
+        return cls(address, environment)
+
+    def handle(self) -> str:
+        """What another process (xdist's worker) needs to use this fork server."""
+        return json.dumps([self.address, self.environment])
 
     def relay(self, path: Path, real: str) -> str:
         """A program at `path` that stands in for `real`, forking here the project code it would run. Its path."""
-        forking = json.dumps([self.address.removeprefix("\0"), self.environment, real])
+        forking = json.dumps([self.address, self.environment, real])
         path.parent.mkdir(exist_ok=True)
         path.write_text(
             f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S {shlex.quote(__file__)} relay {shlex.quote(forking)} "
@@ -204,8 +218,9 @@ class ForkServer:
         return Forked(connection, [target, *args], ours)
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.communicate()
+        if self.process:
+            self.process.kill()
+            self.process.communicate()
 
 
 def serve(listening: socket.socket) -> dict[str, Any]:
@@ -314,7 +329,7 @@ def relay(forking: str, argv: list[str]) -> NoReturn:
         os.execv(real, [real, *argv])  # noqa: S606 (the program it stands in for, as it was asked to run)
     target, args, cwd = forked
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    connection.connect(f"\0{address}")
+    connection.connect(address)
     request = {"target": target, "args": args, "cwd": cwd, "environment": dict(os.environ)}
     socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
     pid = EXITED.unpack(connection.recv(EXITED.size, socket.MSG_WAITALL))[0]

@@ -183,7 +183,9 @@ def test_uninstall_finds_the_entry_where_install_put_it(home: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [["install"], ["check"], ["hosts"], ["install", "--dry-run"], ["uninstall"]])
-def test_a_cp1252_console_gets_every_line_without_a_traceback(tmp_path: Path, command: list[str]) -> None:
+def test_a_cp1252_console_gets_every_line_without_a_traceback(
+    tmp_path: Path, command: list[str], forked_uv: str
+) -> None:
     home = tmp_path / "José Ωmega"  # Ω is not in cp1252.
     config = home / apps.CONFIG_NAME
     arguments = command if command == ["hosts"] else [*command, "--config", str(config)]
