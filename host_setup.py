@@ -27,7 +27,7 @@ from contextlib import redirect_stdout, suppress
 from pathlib import Path
 
 from kit.apps import DESKTOP_START_SECONDS, claude_desktop, launch_entry
-from kit.edits import install, restore, uninstall
+from kit.edits import configured_entry, install, restore, uninstall
 from kit.hosts import HOSTS, print_hosts
 from kit.identity import checkout_project
 from kit.new import make_new
@@ -157,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     app = claude_desktop(args.config)
     if args.command == "check":
+        configured_entry(app, args.name, args.uvx)  # A config it refuses is refused before the SDK's import, a second.
         from kit.checker import run_check  # noqa: PLC0415  # Only check speaks MCP; the rest start without the SDK.
 
         return run_check(app, args.name, args.timeout, args.json, args.uvx)

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Protocol, Self, TextIO, cast
+from typing import Any, Protocol, Self, TextIO
 
 import anyio
 import mcp_types as types
@@ -30,54 +30,11 @@ from kit.apps import (
     DESKTOP_START_SECONDS,
     SYSTEM_CERTS_FIX,
     DesktopInstall,
-    how_to_quit,
-    launch_entry,
 )
-from kit.config_file import WIPES_ALL, lost_servers, read_config, rejected_entries, stale_keys, stdio_rejection
-from kit.project import NAME, SetupError, command_line, own_command, powershell_line, shown
+from kit.edits import configured_entry
+from kit.project import NAME, SetupError, command_line, powershell_line, shown
 
 CHECK_TEXT = "check"  # The string argument `check` fills in, where a tool's schema allows it.
-
-
-REINSTALL = "Run install to update it."
-
-
-def configured_entry(app: DesktopInstall, name: str, uvx: str | None = None) -> tuple[dict[str, Any], str]:
-    """The entry Claude Desktop would run for `name` and where it comes from; refuses one it would not run,
-    a file it would not load, and a file that lost servers since this tool last wrote it."""
-    config_path = app.config
-    before, config = read_config(config_path)
-    if rejected := rejected_entries(config, config_path, name):
-        raise SetupError(f"{rejected}. {WIPES_ALL}.")
-    if wiped := lost_servers(config_path, config, name):
-        backup, lost = wiped
-        raise SetupError(
-            f"{config_path} has lost {', '.join(json.dumps(server, ensure_ascii=False) for server in lost)} since "
-            f"{backup}, which holds them: Claude Desktop saved over it. Quit Claude Desktop fully ({how_to_quit()}), "
-            f"then run: {own_command('restore', *(['--config', str(config_path)] if app.named else []))}"
-        )
-    servers: dict[str, Any] = config.get("mcpServers", {})
-    if name not in servers:
-        if app.ignored and name in read_config(app.ignored)[1].get("mcpServers", {}):
-            raise SetupError(
-                f'the entry "{name}" is in {app.ignored}, which this app ({app.kind}) never reads; '
-                f"it reads {config_path}. {REINSTALL}"
-            )
-        absent = "does not exist" if before is None else f'has no "{name}" entry'
-        return launch_entry(uvx), f"the entry install would write: {config_path} {absent}"
-    entry: Any = servers[name]
-    where = f'the entry "{name}" in {config_path}'
-    if problem := stdio_rejection(entry):
-        raise SetupError(f"{where}{problem}.")
-    entry = cast(dict[str, Any], entry)
-    if stale := stale_keys(entry):
-        raise SetupError(f"{where} has {', '.join(stale)}: Claude Desktop would not start it as written. {REINSTALL}")
-    if not os.path.isabs(entry["command"]):
-        raise SetupError(
-            f"{where} starts {json.dumps(entry['command'], ensure_ascii=False)}, not an absolute path: Claude Desktop "
-            f"does not see your shell's PATH, so it may not find the program. {REINSTALL}"
-        )
-    return entry, str(config_path)
 
 
 class StderrTail:

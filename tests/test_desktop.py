@@ -171,7 +171,7 @@ def test_check_fails_an_entry_that_only_a_file_the_app_never_reads_has(home: Pat
         anyio.run(checker.check, windows(home), NAME, REPLY_TIMEOUT)
     assert str(refused.value) == (
         f'the entry "{NAME}" is in {classic_config(home)}, which this app (Claude Desktop, Windows, packaged app '
-        f"({PACKAGE})) never reads; it reads {packaged_config(home)}. {checker.REINSTALL}"
+        f"({PACKAGE})) never reads; it reads {packaged_config(home)}. {edits.REINSTALL}"
     )
 
 

@@ -229,9 +229,9 @@ def test_an_uninstall_or_one_server_taken_out_by_hand_is_no_wipe(home: Path, pre
     by_hand = json.loads(config.read_text(encoding="utf-8"))
     del by_hand["mcpServers"]["files"]
     config.write_text(json.dumps(by_hand), encoding="utf-8")
-    assert checker.configured_entry(app, NAME)[1] == str(config)
+    assert edits.configured_entry(app, NAME)[1] == str(config)
     edits.uninstall(app, NAME, dry_run=False)
-    assert checker.configured_entry(app, NAME)[1].startswith("the entry install would write")
+    assert edits.configured_entry(app, NAME)[1].startswith("the entry install would write")
 
 
 # Ready before the app asks -------------------------------------------------------------

@@ -176,6 +176,25 @@ def test_the_setup_tool_starts_without_the_sdk_which_only_check_and_manifest_imp
     assert not {"mcp", "mcp_types", "pydantic", "anyio"} & set(ast.literal_eval(done.stdout)), done.stdout
 
 
+def test_a_check_its_config_refuses_is_refused_before_the_sdk_is_imported(tmp_path: Path) -> None:
+    config = tmp_path / "claude_desktop_config.json"
+    config.write_text("{oops", encoding="utf-8")
+    checking = (
+        "import sys, host_setup\nsys.argv = ['host_setup.py']\n"
+        f"try: host_setup.main(['check', '--config', {str(config)!r}])\nexcept SystemExit: pass"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", f"{checking}\nprint(sorted({{m.split('.')[0] for m in sys.modules}}))"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stderr.startswith(f"host_setup check: {config} is not valid JSON ("), done.stderr
+    assert not {"mcp", "mcp_types", "pydantic", "anyio"} & set(ast.literal_eval(done.stdout)), done.stdout
+
+
 def test_the_server_leaves_what_only_check_needs_to_the_setup_module() -> None:
     server = imported_modules(SERVER_FILE)
     assert not {"mcp.Client", "mcp.stdio_client", "mcp.StdioServerParameters"} & server

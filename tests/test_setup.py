@@ -88,7 +88,7 @@ def uninstall(config: Path, name: str, dry_run: bool) -> None:
 
 
 def configured_entry(config: Path, name: str) -> tuple[dict[str, Any], str]:
-    return checker.configured_entry(apps.claude_desktop(config), name)
+    return edits.configured_entry(apps.claude_desktop(config), name)
 
 
 def run_check(config: Path, name: str, seconds: float, as_json: bool) -> int:
