@@ -818,6 +818,7 @@ def test_a_reader_that_stops_reading_gets_no_traceback(config: Path, instant_uv:
     run = install_with_stdout(config, subprocess.PIPE, instant_uv)
     assert run.stdout
     run.stdout.close()
+    run.stdout = None  # Gone, as `head -0` leaves it: communicate reads stderr only (on Windows, in a thread).
     _, stderr = run.communicate(timeout=REPLY_TIMEOUT)
     assert (run.returncode, stderr) == (0, b"")
     assert NAME in json.loads(config.read_text(encoding="utf-8"))["mcpServers"]
