@@ -584,12 +584,16 @@ def test_started_with_stdout_closed_it_says_so_in_one_line() -> None:
     assert line.endswith(f"ERROR {NAME}: stdout is closed, so there is nowhere to write replies; exiting")
 
 
-@posix_shell
 def test_a_regular_file_as_stdin_and_stdout_is_served_and_left_as_it_was(tmp_path: Path) -> None:
     requests, replies = tmp_path / "requests.jsonl", tmp_path / "replies.jsonl"
     requests.write_bytes(frames(initialize_request(), INITIALIZED, sample_call(2), PING))
-    done = run_in_shell(f"<{requests} >{replies}")
-    assert done.returncode == 0, done.stderr
+    with (
+        requests.open("rb") as stdin,
+        replies.open("wb") as stdout,
+        start_python(SERVER, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE) as server,
+    ):
+        _, stderr = server.communicate(timeout=REPLY_TIMEOUT)
+    assert server.wait() == 0, stderr
     assert [json.loads(line)["id"] for line in replies.read_text().splitlines()] == [1, 2, "after"]
 
 
