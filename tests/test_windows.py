@@ -61,6 +61,7 @@ server.stdin.write(sys.stdin.buffer.readline())
 server.stdin.flush()
 first = server.stdout.readline()
 os.kill(0, signal.CTRL_C_EVENT)
+server.wait(timeout=30)  # Ended by Ctrl-C alone: communicate closes stdin, and its EOF would end it too.
 stdout, stderr = server.communicate(timeout=30)
 print(json.dumps({"code": server.returncode, "first": json.loads(first), "stderr": stderr.decode(errors="replace")}))
 """
