@@ -157,10 +157,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     app = claude_desktop(args.config)
     if args.command == "check":
-        configured_entry(app, args.name, args.uvx)  # A config it refuses is refused before the SDK's import, a second.
+        configured = configured_entry(app, args.name, args.uvx)  # Read, or refused, before the SDK's import: a second.
         from kit.checker import run_check  # noqa: PLC0415  # Only check speaks MCP; the rest start without the SDK.
 
-        return run_check(app, args.name, args.timeout, args.json, args.uvx)
+        return run_check(app, args.name, args.timeout, args.json, configured)
     if args.command == "install":
         install(app, args.name, args.dry_run, launch_entry(args.uvx, args.system_certs), args.allow_rejected)
     elif args.command == "uninstall":

@@ -110,11 +110,15 @@ async def watched_stdio(
         yield WatchedStdout(stdout), stdin
 
 
-async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None = None) -> dict[str, Any]:
+Configured = tuple[dict[str, Any], str]  # The entry Claude Desktop would run, and where it comes from.
+
+
+async def check(app: DesktopInstall, name: str, seconds: float, configured: Configured | None = None) -> dict[str, Any]:
     """Start the server as Claude Desktop would, list its tools, make one call, and report what happened.
 
     The call is to a read-only tool whose arguments `check` can fill in from its schema.
     The end of the server's stderr is in the report when the check fails.
+    `configured` is `configured_entry`'s answer, when the caller has read it already.
     """
     report: dict[str, Any] = {
         "ok": False,
@@ -123,7 +127,7 @@ async def check(app: DesktopInstall, name: str, seconds: float, uvx: str | None 
         "config": str(app.config),
         "log": app.log_file(name),
     }
-    entry, report["source"] = configured_entry(app, name, uvx)
+    entry, report["source"] = configured or configured_entry(app, name)
     server_log = StderrTail()
     try:
         async with anyio.create_task_group() as group:  # A stop signal ends the check, and with it the server.
@@ -277,10 +281,12 @@ def root_cause(error: BaseException) -> BaseException:
     return root_cause(inner[0]) if len(inner) == 1 else error
 
 
-def run_check(app: DesktopInstall, name: str, seconds: float, as_json: bool, uvx: str | None = None) -> int:
+def run_check(
+    app: DesktopInstall, name: str, seconds: float, as_json: bool, configured: Configured | None = None
+) -> int:
     """Print the check's report; the exit code is 0 when the server is healthy."""
     logging.getLogger("mcp").setLevel(logging.CRITICAL)  # The report says what went wrong, once.
-    report = anyio.run(check, app, name, seconds, uvx)
+    report = anyio.run(check, app, name, seconds, configured)
     if as_json:
         print(json.dumps(report, indent=2))  # ASCII only: no control character reaches a terminal raw.
     else:
