@@ -567,13 +567,22 @@ def run_in_shell(redirection: str) -> subprocess.CompletedProcess[bytes]:
 posix_shell = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX shell")
 
 
-@posix_shell
-@pytest.mark.parametrize("redirection", ["0<&-", "</dev/null"], ids=["closed", "empty"])
-def test_a_closed_stdin_is_an_empty_one(redirection: str) -> None:
-    done = run_in_shell(redirection)
+def assert_ended_as_stdin_closed(done: subprocess.CompletedProcess[bytes]) -> None:
     assert (done.returncode, done.stdout) == (0, b"")
     assert b"Traceback" not in done.stderr
     assert done.stderr.decode().splitlines()[-1].endswith(f"INFO {NAME}: stdin closed; exiting")
+
+
+@posix_shell
+def test_a_closed_stdin_is_an_empty_one() -> None:
+    assert_ended_as_stdin_closed(run_in_shell("0<&-"))
+
+
+def test_the_null_device_as_stdin_is_an_empty_one() -> None:
+    pipe = subprocess.PIPE
+    with start_python(SERVER, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe) as server:
+        stdout, stderr = server.communicate(timeout=REPLY_TIMEOUT)
+    assert_ended_as_stdin_closed(subprocess.CompletedProcess(SERVER, server.wait(), stdout, stderr))
 
 
 @posix_shell
