@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -36,7 +36,7 @@ from mcp_types import CallToolResult, TextContent
 from kit import edits, serving
 from kit.checker import callable_tool
 from kit.project import SERVER_MODULE
-from tests.forking import Forked, ForkServer, Stdio
+from tests.forking import Forked, ForkServer, Stdio, write_relay
 
 if sys.platform != "win32":
     import fcntl
@@ -371,15 +371,18 @@ def pytest_configure() -> None:
 
 
 @functools.cache
-def fork_server() -> ForkServer:
-    """The one that starts as `python` with this process's variables would."""
-    return ForkServer.shared(json.loads(os.environ[FORK_SERVERS])["python"])
+def fork_servers() -> list[ForkServer]:
+    """One whose forks start as `python` with this process's variables would, and one as a server the SDK starts
+    for the kit (check, manifest), with its few safe variables."""
+    shared = json.loads(os.environ[FORK_SERVERS])
+    return [ForkServer.shared(shared[kind]) for kind in ("python", "sdk")]
 
 
-@functools.cache
-def fork_server_as_the_sdk_starts() -> ForkServer:
-    """One that starts as a server the SDK starts for the kit (check, manifest): with its few safe variables."""
-    return ForkServer.shared(json.loads(os.environ[FORK_SERVERS])["sdk"])
+def fork_server_for(environment: Mapping[str, str]) -> ForkServer | None:
+    """The fork server whose forks, given `environment`, start as `python` would (Linux); else None."""
+    if sys.platform != "linux":
+        return None
+    return next((server for server in fork_servers() if server.starts_as_python_would(environment)), None)
 
 
 def start_python(
@@ -395,10 +398,11 @@ def start_python(
     project's code or a copy's with this Python, and the fork starts as `python` would."""
     environment = os.environ if env is None else env
     forked = project_code(command, cwd)
-    if sys.platform != "linux" or forked is None or not fork_server().starts_as_python_would(environment):
+    server = fork_server_for(environment)
+    if forked is None or server is None:
         return subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
     target, args = forked
-    return fork_server().start(target, args, cwd, environment, [stdin, stdout, stderr])
+    return server.start(target, args, cwd, environment, [stdin, stdout, stderr])
 
 
 def project_code(command: list[str], cwd: Path) -> tuple[str, list[str]] | None:
@@ -560,21 +564,22 @@ def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def forked_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """First on PATH (Linux), a `uv` whose `uv --directory D run ... FILE`, as the SDK starts it for the kit,
-    forks the server: for tests of what the kit does with the server, not of how uv starts it, which the
-    command-line and cold-start tests cover. Its path; elsewhere, the real uv's."""
+    """First on PATH (Linux), a `uv` whose `uv --directory D run ... FILE` forks the server where a fork starts
+    as it would (as the SDK starts it for the kit, or install for its first start): for tests of what the kit
+    does with the server, not of how uv starts it, which the command-line and cold-start tests cover. Its path;
+    elsewhere, the real uv's."""
     if sys.platform != "linux":
         return uv()
-    stand_in = fork_server_as_the_sdk_starts().relay(tmp_path / "forked-uv" / "uv", uv())
+    stand_in = write_relay(tmp_path / "forked-uv" / "uv", uv(), fork_servers())
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(stand_in).parent), os.environ.get("PATH", "")]))
     return stand_in
 
 
 @pytest.fixture
 def forked_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`sys.executable FILE`, as the SDK starts it for the kit, forks the project code it runs (Linux)."""
+    """`sys.executable FILE` forks the project code it runs where a fork starts as it would (Linux)."""
     if sys.platform == "linux":
-        relay = fork_server_as_the_sdk_starts().relay(tmp_path / "forked-python" / "python", sys.executable)
+        relay = write_relay(tmp_path / "forked-python" / "python", sys.executable, fork_servers())
         monkeypatch.setattr(sys, "executable", relay)
 
 

@@ -4,22 +4,24 @@ server, setup tool or copy starts in milliseconds instead of paying the SDK's im
 `python -m tests.forking` is that process: it imports the server module (and with it the SDK and
 the kit, which the probe server uses too), then for each request on its socket forks a watcher,
 which forks the process and reports its pid and how it ended. That process is real, on real pipes
-or files, with stdio made for them as Python makes it, and runs the same `__main__` code as `python
-<file>` would; for a copy's file, it first forgets the project's own modules, so the copy imports
-its own. This interpreter's own start and its imports of packages are all it skips, and at its end
-the teardown of those modules (`exit_without_teardown`). Everything about the start itself (a variable
-read at start, closed stdio, Ctrl-C while importing) starts `python`, as hosts do.
+or files, with stdio made for them as Python makes it (PYTHONIOENCODING too), and runs the same
+`__main__` code as `python <file>` would; for a copy's file, it first forgets the project's own
+modules, so the copy imports its own. This interpreter's own start and its imports of packages are
+all it skips, and at its end the teardown of those modules (`exit_without_teardown`). Everything else
+about the start itself (another variable read at start, closed stdio, Ctrl-C while importing) starts
+`python`, as hosts do.
 
-`python tests/forking.py relay [ADDRESS, VARIABLES, REAL] ARGS` stands in for a program the kit starts
-(uv, or this Python) where a test is about what the kit does with the server, not how uv starts it:
-`REAL --directory D run ... FILE ARGS` or `REAL FILE ARGS` of project code is forked, with this
-process's stdio, by the fork server at ADDRESS, which started with VARIABLES; it ends as the fork ends.
-Anything else, or another start environment, runs REAL.
+`python tests/forking.py relay [SERVERS, REAL] ARGS` stands in for a program the kit starts (uv, or
+this Python) where a test is about what the kit does with the server, not how uv starts it: `REAL
+--directory D run ... FILE ARGS` or `REAL FILE ARGS` of project code is forked, with this process's
+stdio, by the first of SERVERS ([ADDRESS, VARIABLES] each) whose fork starts as `python` would with
+this process's variables; it ends as the fork ends. Anything else, or a start none matches, runs REAL.
 """
 
 from __future__ import annotations
 
 import atexit
+import codecs
 import contextlib
 import gc
 import importlib
@@ -44,7 +46,8 @@ from typing import IO, Any, ClassVar, NoReturn
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXITED = struct.Struct("!i")  # The server's pid, then its Popen-style return code.
-ENVIRONMENT_AT_START = ("PYTHON", "LC_", "LANG")  # Read as the interpreter starts: a fork cannot change them.
+ENVIRONMENT_AT_START = ("PYTHON", "LC_", "LANG")  # Read as the interpreter starts: a fork cannot change them...
+IO_ENCODING = "PYTHONIOENCODING"  # ...but for this one: a fork makes its stdio again, as Python would (`fresh_stdio`).
 UV_RUN_OPTIONS = ("--quiet", "--no-dev", "--frozen")
 FORWARDED_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
 FINALIZATION_FAILED = 120  # Python's status when stdout or stderr cannot be flushed as it ends.
@@ -54,6 +57,15 @@ run_ended_by: list[BaseException | None] = []  # In a fork, how its run ended: w
 def read_at_start(environment: Mapping[str, str]) -> dict[str, str]:
     """The variables of `environment` that an interpreter reads as it starts."""
     return {name: value for name, value in environment.items() if name.startswith(ENVIRONMENT_AT_START)}
+
+
+def starts_alike(environment: Mapping[str, str], started_with: Mapping[str, str]) -> bool:
+    """Whether a fork given `environment`, by a fork server that started with `started_with` (its `read_at_start`),
+    starts as `python` would: no variable read at start differs, but PYTHONIOENCODING where the server had none."""
+    given = read_at_start(environment)
+    if IO_ENCODING not in started_with:
+        given.pop(IO_ENCODING, None)
+    return given == started_with
 
 
 Stdio = int | IO[Any] | None  # As Popen takes them: PIPE, DEVNULL, a file descriptor or file, or None (inherit).
@@ -178,21 +190,9 @@ class ForkServer:
         """What another process (xdist's worker) needs to use this fork server."""
         return json.dumps([self.address, self.environment])
 
-    def relay(self, path: Path, real: str) -> str:
-        """A program at `path` that stands in for `real`, forking here the project code it would run. Its path."""
-        forking = json.dumps([self.address, self.environment, real])
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(
-            f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S {shlex.quote(__file__)} relay {shlex.quote(forking)} "
-            '"$@"\n',
-            encoding="utf-8",
-        )
-        path.chmod(0o755)
-        return str(path)
-
     def starts_as_python_would(self, environment: Mapping[str, str]) -> bool:
-        """Whether a fork started with `environment` starts as `python` would: no variable read at start differs."""
-        return read_at_start(environment) == self.environment
+        """Whether a fork started with `environment` starts as `python` would."""
+        return starts_alike(environment, self.environment)
 
     def start(
         self, target: str, args: list[str], cwd: Path, environment: Mapping[str, str], stdio: list[Stdio]
@@ -275,10 +275,10 @@ def with_children_reaped() -> None:
 
 def run(request: dict[str, Any]) -> None:
     """What `python <target> <args>` would do, in `cwd` with `environment`."""
-    fresh_stdio()
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["environment"])
+    fresh_stdio()
     target: str = request["target"]
     if (Path(request["cwd"]) if target.startswith("-m ") else Path(target).resolve().parent) != PROJECT_DIR:
         forget_project_modules()
@@ -344,7 +344,10 @@ def forget_project_modules() -> None:
 
 def fresh_stdio() -> None:
     """sys.stdin, stdout and stderr made again for the descriptors the fork was given, as Python makes them at
-    start: the fork server's were made for its own (a pipe, /dev/null), whose kind decides their buffering."""
+    start: the fork server's were made for its own (a pipe, /dev/null), whose kind decides their buffering, and
+    without the fork's PYTHONIOENCODING, which sets their encoding and, but for stderr's, their errors."""
+    encoding, _, errors = os.environ.get(IO_ENCODING, "").partition(":")
+    encoding = encoding and codecs.lookup(encoding).name  # As Python names it: latin-1 is iso8859-1.
     for number, name in enumerate(("stdin", "stdout", "stderr")):
         made_at_start: io.TextIOWrapper = getattr(sys, name)
         buffered = not made_at_start.write_through  # -u, or PYTHONUNBUFFERED, writes through.
@@ -352,8 +355,8 @@ def fresh_stdio() -> None:
         stream = open(number, mode, buffering=-1 if buffered or number == 0 else 0, closefd=False)  # noqa: SIM115
         text = io.TextIOWrapper(
             stream,
-            encoding=made_at_start.encoding,
-            errors=made_at_start.errors,
+            encoding=encoding or made_at_start.encoding,
+            errors=made_at_start.errors if number == 2 else errors or ("strict" if encoding else made_at_start.errors),
             newline="\n",
             line_buffering=buffered and (os.isatty(number) or number == 2),
             write_through=not buffered,
@@ -362,12 +365,27 @@ def fresh_stdio() -> None:
         setattr(sys, f"__{name}__", text)
 
 
+def write_relay(path: Path, real: str, servers: list[ForkServer]) -> str:
+    """A program at `path` that stands in for `real`, forking by one of `servers` the project code it would run.
+    Its path."""
+    forking = json.dumps([[[server.address, server.environment] for server in servers], real])
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S {shlex.quote(__file__)} relay {shlex.quote(forking)} "
+        '"$@"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o755)
+    return str(path)
+
+
 def relay(forking: str, argv: list[str]) -> NoReturn:
-    """Run `REAL argv` as a fork of the fork server when it runs project code and would start as the fork server
-    did; else exec it. Signals that stop a process are passed on; the exit is the fork's."""
-    address, environment, real = json.loads(forking)
+    """Run `REAL argv` as a fork when it runs project code and a fork server's fork would start as it would; else
+    exec it. Signals that stop a process are passed on; the exit is the fork's."""
+    servers, real = json.loads(forking)
     forked = relayed_target(argv)
-    if forked is None or read_at_start(os.environ) != environment:
+    address = next((address for address, started_with in servers if starts_alike(os.environ, started_with)), None)
+    if forked is None or address is None:
         os.execv(real, [real, *argv])  # noqa: S606 (the program it stands in for, as it was asked to run)
     target, args, cwd = forked
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import anyio
 import pytest
 
 from kit import apps, checker, edits, project
-from tests.conftest import NAME, PROJECT_DIR, REPLY_TIMEOUT
+from tests.conftest import NAME, PROJECT_DIR, REPLY_TIMEOUT, run_python
 
 PACKAGE = "Claude_pzs8sxrjxfjjc"
 
@@ -189,13 +188,9 @@ def test_a_cp1252_console_gets_every_line_without_a_traceback(
     home = tmp_path / "José Ωmega"  # Ω is not in cp1252.
     config = home / apps.CONFIG_NAME
     arguments = command if command == ["hosts"] else [*command, "--config", str(config)]
-    done = subprocess.run(
+    done = run_python(
         [sys.executable, "host_setup.py", *arguments],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        timeout=REPLY_TIMEOUT,
         env={**os.environ, "PYTHONIOENCODING": "cp1252", "HOME": str(home), "XDG_CONFIG_HOME": str(home)},
-        check=False,
     )
     stdout, stderr = done.stdout.decode("cp1252"), done.stderr.decode("cp1252")
     assert (done.returncode, stderr) == (0, ""), stderr
