@@ -36,7 +36,7 @@ from mcp_types import CallToolResult, TextContent
 from kit import edits, serving
 from kit.checker import callable_tool
 from kit.project import SERVER_MODULE
-from tests.forking import Forked, ForkServer, Stdio, write_relay
+from tests.forking import CLOSED, Forked, ForkServer, Stdio, write_relay
 
 if sys.platform != "win32":
     import fcntl
@@ -394,15 +394,24 @@ def start_python(
     env: dict[str, str] | None = None,
     cwd: Path = PROJECT_DIR,
 ) -> subprocess.Popen[bytes] | Forked:
-    """`command` as Popen starts it; forked by the fork server where there is one (Linux), `command` runs this
-    project's code or a copy's with this Python, and the fork starts as `python` would."""
+    """`command` as Popen starts it (`started_for_real`); forked by the fork server where there is one (Linux),
+    `command` runs this project's code or a copy's with this Python, and the fork starts as `python` would."""
     environment = os.environ if env is None else env
     forked = project_code(command, cwd)
     server = fork_server_for(environment)
     if forked is None or server is None:
-        return subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
-    target, args = forked
-    return server.start(target, args, cwd, environment, [stdin, stdout, stderr])
+        return started_for_real(command, [stdin, stdout, stderr], env, cwd)
+    return server.start(*forked, cwd, environment, [stdin, stdout, stderr])
+
+
+def started_for_real(
+    command: list[str], stdio: list[Stdio], env: Mapping[str, str] | None, cwd: Path
+) -> subprocess.Popen[bytes]:
+    """`command` started by Popen with `stdio`, whose CLOSED descriptors a POSIX shell closes."""
+    if closing := " ".join(f"{number}<&-" for number, given in enumerate(stdio) if given == CLOSED):
+        command = ["/bin/sh", "-c", f'exec "$@" {closing}', "sh", *command]
+    stdin, stdout, stderr = (None if given == CLOSED else given for given in stdio)
+    return subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
 
 
 def project_code(command: list[str], cwd: Path) -> tuple[str, list[str]] | None:

@@ -68,7 +68,8 @@ def starts_alike(environment: Mapping[str, str], started_with: Mapping[str, str]
     return given == started_with
 
 
-Stdio = int | IO[Any] | None  # As Popen takes them: PIPE, DEVNULL, a file descriptor or file, or None (inherit).
+Stdio = int | IO[Any] | None  # As Popen takes them: PIPE, DEVNULL, a file descriptor or file, or None (inherit)...
+CLOSED = -10  # ...or, not Popen's, this: the process starts with that descriptor closed, as by a shell's `<&-`.
 
 
 class Forked:
@@ -203,8 +204,12 @@ class ForkServer:
         theirs: list[int] = []
         ours: list[IO[bytes] | None] = []
         to_close: list[int] = []
+        closed: list[int] = []
         for number, given in enumerate(stdio):
-            if given == subprocess.PIPE:
+            if given == CLOSED:
+                closed.append(number)
+                ours.append(None)
+            elif given == subprocess.PIPE:
                 read, write = os.pipe()
                 theirs.append(read if number == 0 else write)
                 ours.append(open(write, "wb") if number == 0 else open(read, "rb"))  # noqa: SIM115
@@ -216,7 +221,7 @@ class ForkServer:
             else:
                 theirs.append(number if given is None else given if isinstance(given, int) else given.fileno())
                 ours.append(None)
-        request = {"target": target, "args": args, "cwd": str(cwd), "environment": dict(environment)}
+        request = {"target": target, "args": args, "cwd": str(cwd), "environment": dict(environment), "closed": closed}
         socket.send_fds(connection, [json.dumps(request).encode()], theirs)
         for fd in to_close:
             os.close(fd)
@@ -241,10 +246,15 @@ def serve(listening: socket.socket) -> dict[str, Any]:
             listening.close()
             if (pid := os.fork()) == 0:  # The server.
                 connection.close()
-                for number, fd in enumerate(fds):
-                    os.dup2(fd, number)
-                    os.close(fd)
-                return json.loads(message)
+                request = json.loads(message)
+                given = iter(fds)
+                for number in range(3):
+                    if number in request["closed"]:
+                        os.close(number)
+                    else:
+                        os.dup2(fd := next(given), number)
+                        os.close(fd)
+                return request
             watch(connection, pid, fds)
         connection.close()
         for fd in fds:
@@ -344,12 +354,19 @@ def forget_project_modules() -> None:
 
 def fresh_stdio() -> None:
     """sys.stdin, stdout and stderr made again for the descriptors the fork was given, as Python makes them at
-    start: the fork server's were made for its own (a pipe, /dev/null), whose kind decides their buffering, and
-    without the fork's PYTHONIOENCODING, which sets their encoding and, but for stderr's, their errors."""
+    start (None for a closed one): the fork server's were made for its own (a pipe, /dev/null), whose kind decides
+    their buffering, and without the fork's PYTHONIOENCODING, which sets their encoding and, but for stderr's,
+    their errors."""
     encoding, _, errors = os.environ.get(IO_ENCODING, "").partition(":")
     encoding = encoding and codecs.lookup(encoding).name  # As Python names it: latin-1 is iso8859-1.
     for number, name in enumerate(("stdin", "stdout", "stderr")):
         made_at_start: io.TextIOWrapper = getattr(sys, name)
+        try:
+            os.fstat(number)
+        except OSError:  # Closed: Python makes no stream for it.
+            setattr(sys, name, None)
+            setattr(sys, f"__{name}__", None)
+            continue
         buffered = not made_at_start.write_through  # -u, or PYTHONUNBUFFERED, writes through.
         mode = "rb" if number == 0 else "wb"
         stream = open(number, mode, buffering=-1 if buffered or number == 0 else 0, closefd=False)  # noqa: SIM115
@@ -390,7 +407,7 @@ def relay(forking: str, argv: list[str]) -> NoReturn:
     target, args, cwd = forked
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.connect(address)
-    request = {"target": target, "args": args, "cwd": cwd, "environment": dict(os.environ)}
+    request = {"target": target, "args": args, "cwd": cwd, "environment": dict(os.environ), "closed": []}
     socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
     pid = EXITED.unpack(connection.recv(EXITED.size, socket.MSG_WAITALL))[0]
 

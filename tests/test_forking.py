@@ -1,4 +1,4 @@
-"""The fork server's processes end as `python` would: the tests that fork a server rely on it."""
+"""The fork server's processes start and end as `python` would: the tests that fork a server rely on it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fork_server_for
-from tests.forking import Stdio
+from tests.conftest import fork_server_for, started_for_real
+from tests.forking import CLOSED, Stdio
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the fork server runs on Linux only")
 
@@ -27,23 +27,31 @@ ENDINGS = {
 }
 
 
+NONE_STREAMS = (  # Which streams are None, said where it can be.
+    "import sys\nprint([s is None for s in (sys.stdin, sys.stdout, sys.__stderr__)], file=sys.stderr or sys.stdout)"
+)
 STDIO = 'import sys\nfor stream in sys.stdin, sys.stdout, sys.stderr: print(stream.encoding, stream.errors)\nprint("Ω")'
 
 
-def real_and_forked(tmp_path: Path, code: str, environment: dict[str, str]) -> list[tuple[int, bytes, list[bytes]]]:
-    """How `code` ended as `python` runs it, and as a fork: its status, stdout and last line of stderr."""
+def real_and_forked(
+    tmp_path: Path, code: str, environment: dict[str, str], stdio: list[Stdio] | None = None
+) -> list[tuple[int, bytes, list[bytes]]]:
+    """How `code` ended as `python` runs it, and as a fork, with `stdio` (by default, stdin the null device and
+    stdout and stderr pipes): its status, stdout and last line of stderr."""
     script = tmp_path / "script.py"
     script.write_text(code, encoding="utf-8")
-    real = subprocess.run([sys.executable, script], capture_output=True, cwd=tmp_path, env=environment, check=False)
+    stdio = stdio or [subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE]
     server = fork_server_for(environment)
     assert server, "no fork server starts as python would with these variables"
-    stdio: list[Stdio] = [subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE]
-    with server.start(str(script), [], tmp_path, environment, stdio) as forked:
-        stdout, stderr = forked.communicate(timeout=30)
-    return [
-        (real.returncode, real.stdout, real.stderr.splitlines()[-1:]),
-        (forked.wait(), stdout, stderr.splitlines()[-1:]),
-    ]
+    ended: list[tuple[int, bytes, list[bytes]]] = []
+    for started in (
+        started_for_real([sys.executable, str(script)], stdio, environment, tmp_path),
+        server.start(str(script), [], tmp_path, environment, stdio),
+    ):
+        with started:
+            stdout, stderr = started.communicate(timeout=30)
+        ended.append((started.wait(), stdout or b"", (stderr or b"").splitlines()[-1:]))
+    return ended
 
 
 @pytest.mark.parametrize("code", ENDINGS.values(), ids=ENDINGS.keys())
@@ -55,4 +63,12 @@ def test_a_fork_ends_with_the_status_output_and_last_words_of_python(tmp_path: P
 @pytest.mark.parametrize("io_encoding", ["cp1252", "cp1252:replace", ":ignore", "ascii:", "latin-1:strict", ""])
 def test_a_fork_makes_its_stdio_as_its_pythonioencoding_says(tmp_path: Path, io_encoding: str) -> None:
     real, forked = real_and_forked(tmp_path, STDIO, {**os.environ, "PYTHONIOENCODING": io_encoding})
+    assert forked == real
+
+
+@pytest.mark.parametrize("closed", [0, 1, 2], ids=["stdin", "stdout", "stderr"])
+def test_a_fork_started_with_a_descriptor_closed_has_no_stream_for_it(tmp_path: Path, closed: int) -> None:
+    stdio: list[Stdio] = [subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE]
+    stdio[closed] = CLOSED
+    real, forked = real_and_forked(tmp_path, NONE_STREAMS, dict(os.environ), stdio)
     assert forked == real

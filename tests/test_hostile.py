@@ -49,6 +49,7 @@ from tests.conftest import (
     start_python,
     wait_for,
 )
+from tests.forking import CLOSED, Stdio
 
 PING = {"jsonrpc": "2.0", "id": "after", "method": "ping"}
 PONG = {"jsonrpc": "2.0", "id": "after", "result": {}}
@@ -558,13 +559,11 @@ def test_ctrl_c_at_any_point_of_start_up_ends_the_process_without_a_traceback(
     assert (done.returncode, done.stdout, done.stderr) == (-signal.SIGINT, b"", b"")
 
 
-def run_in_shell(redirection: str) -> subprocess.CompletedProcess[bytes]:
-    """The server started by a POSIX shell with `redirection` (such as `0<&-`, which closes stdin)."""
-    command = f"exec {sys.executable} {PROJECT_DIR / SERVER_FILE} {redirection}"
-    return subprocess.run(["/bin/sh", "-c", command], capture_output=True, timeout=REPLY_TIMEOUT, check=False)
-
-
-posix_shell = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX shell")
+def served_with(stdin: Stdio, stdout: Stdio) -> subprocess.CompletedProcess[bytes]:
+    """The server started with `stdin` and `stdout` (CLOSED: a descriptor closed, as by a shell's `<&-`), to its end."""
+    with start_python(SERVER, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE) as server:
+        output, stderr = server.communicate(timeout=REPLY_TIMEOUT)
+    return subprocess.CompletedProcess(SERVER, server.wait(), output, stderr)
 
 
 def assert_ended_as_stdin_closed(done: subprocess.CompletedProcess[bytes]) -> None:
@@ -573,21 +572,21 @@ def assert_ended_as_stdin_closed(done: subprocess.CompletedProcess[bytes]) -> No
     assert done.stderr.decode().splitlines()[-1].endswith(f"INFO {NAME}: stdin closed; exiting")
 
 
-@posix_shell
+closes_descriptors = pytest.mark.skipif(sys.platform == "win32", reason="starts a process with a descriptor closed")
+
+
+@closes_descriptors
 def test_a_closed_stdin_is_an_empty_one() -> None:
-    assert_ended_as_stdin_closed(run_in_shell("0<&-"))
+    assert_ended_as_stdin_closed(served_with(CLOSED, subprocess.PIPE))
 
 
 def test_the_null_device_as_stdin_is_an_empty_one() -> None:
-    pipe = subprocess.PIPE
-    with start_python(SERVER, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe) as server:
-        stdout, stderr = server.communicate(timeout=REPLY_TIMEOUT)
-    assert_ended_as_stdin_closed(subprocess.CompletedProcess(SERVER, server.wait(), stdout, stderr))
+    assert_ended_as_stdin_closed(served_with(subprocess.DEVNULL, subprocess.PIPE))
 
 
-@posix_shell
+@closes_descriptors
 def test_started_with_stdout_closed_it_says_so_in_one_line() -> None:
-    done = run_in_shell(">&- </dev/null")
+    done = served_with(subprocess.DEVNULL, CLOSED)
     assert done.returncode == 1
     [line] = done.stderr.decode().splitlines()
     assert line.endswith(f"ERROR {NAME}: stdout is closed, so there is nowhere to write replies; exiting")
