@@ -4,12 +4,12 @@ server, setup tool or copy starts in milliseconds instead of paying the SDK's im
 `python -m tests.forking` is that process: it imports the server module (and with it the SDK and
 the kit, which the probe server uses too), then for each request on its socket forks a watcher,
 which forks the process and reports its pid and how it ended. That process is real, on real pipes
-or files, with stdio made for them as Python makes it (PYTHONIOENCODING too), and runs the same
-`__main__` code as `python <file>` would; for a copy's file, it first forgets the project's own
-modules, so the copy imports its own. This interpreter's own start and its imports of packages are
-all it skips, and at its end the teardown of those modules (`exit_without_teardown`). Everything else
-about the start itself (another variable read at start, closed stdio, Ctrl-C while importing) starts
-`python`, as hosts do.
+or files (or with one closed), with stdio made for them as Python makes it (PYTHONIOENCODING too),
+and runs the same `__main__` code as `python <file>` would; for a copy's file, it first forgets the
+project's own modules, so the copy imports its own. This interpreter's own start and its imports of
+packages are all it skips, and at its end the teardown of those modules (`exit_without_teardown`).
+Everything else about the start itself (another variable read at start, Ctrl-C while importing)
+starts `python`, as hosts do.
 
 `python tests/forking.py relay [SERVERS, REAL] ARGS` stands in for a program the kit starts (uv, or
 this Python) where a test is about what the kit does with the server, not how uv starts it: `REAL
