@@ -446,4 +446,7 @@ elif __name__ == "__main__":
     print(json.dumps(read_at_start(os.environ)), flush=True)
     importlib.import_module(server_module)  # What it imports stays: the SDK, the kit. It runs as __main__.
     del sys.modules[server_module]
+    import anyio  # Not at the top: a relay runs without site-packages.
+
+    anyio.run(anyio.sleep, 0)  # So does what anyio imports as it first runs a loop, as each server does: 15 ms a fork.
     run_to_its_end(serve(socket.socket(fileno=int(listening_fd))))
