@@ -560,7 +560,8 @@ def pipe_is_full(fd: int) -> bool:
 @pytest.fixture
 def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The entries an in-process install would start once to make their environment, recorded instead of
-    started (a second each); the tests through the command line start them for real, or `instant_uv`."""
+    started (a second each); the tests through the command line start them, for real, forked (`forked_uv`) or
+    not at all (`instant_uv`)."""
     started: list[dict[str, Any]] = []
 
     def record(entry: dict[str, Any]) -> float:
@@ -575,7 +576,7 @@ def prepared(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def forked_uv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """First on PATH (Linux), a `uv` whose `uv --directory D run ... FILE` forks the server where a fork starts
     as it would (as the SDK starts it for the kit, or install for its first start): for tests of what the kit
-    does with the server, not of how uv starts it, which the command-line and cold-start tests cover. Its path;
+    does with the server, not of how uv starts it, which the cold-start and launch tests cover. Its path;
     elsewhere, the real uv's."""
     if sys.platform != "linux":
         return uv()

@@ -616,7 +616,7 @@ def test_check_gives_up_on_a_server_that_never_answers(config: Path) -> None:
     assert report["error"] == "no complete answer within 1 s"
 
 
-def test_install_check_and_uninstall_from_the_cli(config: Path) -> None:
+def test_install_check_and_uninstall_from_the_cli(config: Path, forked_uv: str) -> None:
     env = {**os.environ, LOG_LEVEL_VARIABLE: "WARNING"}
     outputs: list[str] = []
     for command in ("install", "check", "uninstall"):
