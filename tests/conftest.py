@@ -19,11 +19,28 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, cast
+
+from kit.project import SERVER_MODULE
+from tests.forking import CLOSED, Forked, ForkServer, Stdio, write_relay
+
+
+def started_fork_server(environment: Mapping[str, str]) -> ForkServer:
+    server = ForkServer.started(SERVER_MODULE, environment)
+    atexit.register(server.stop)
+    return server
+
+
+# The fork server for `python`, which xdist's workers start from too, starts as the first pytest process begins to
+# import this module (Linux), so that its import of the SDK runs beside this module's.
+FIRST_FORK_SERVER = (
+    started_fork_server(os.environ) if sys.platform == "linux" and "PYTEST_XDIST_WORKER" not in os.environ else None
+)
 
 import anyio
 import mcp_types as types
@@ -35,8 +52,6 @@ from mcp_types import CallToolResult, TextContent
 
 from kit import edits, serving
 from kit.checker import callable_tool
-from kit.project import SERVER_MODULE
-from tests.forking import CLOSED, Forked, ForkServer, Stdio, write_relay
 
 if sys.platform != "win32":
     import fcntl
@@ -354,20 +369,28 @@ class StdioServer:
 FORK_SERVERS = "TESTS_FORK_SERVERS"  # Those the first pytest process started, for its xdist workers to share.
 
 
-def pytest_configure() -> None:
+def pytest_configure(config: pytest.Config) -> None:
     """The first pytest process (xdist's controller, or the only one) starts the fork servers on Linux, and its
     workers share them: each pays the SDK's import once, not once a worker."""
-    shared = json.loads(os.environ.get(FORK_SERVERS, "{}"))
-    if sys.platform != "linux" or shared.get("owner") in (os.getpid(), os.getppid()):
+    if sys.platform != "linux" or hasattr(config, "workerinput"):
         return
     servers = {
-        "python": ForkServer.started(SERVER_MODULE, os.environ),
-        "sdk": ForkServer.started(SERVER_MODULE, get_default_environment()),
+        "python": FIRST_FORK_SERVER or started_fork_server(os.environ),
+        "sdk": started_fork_server(get_default_environment()),
     }
-    for server in servers.values():
-        atexit.register(server.stop)
-    handles = {kind: server.handle() for kind, server in servers.items()}
-    os.environ[FORK_SERVERS] = json.dumps({"owner": os.getpid(), **handles})
+    os.environ[FORK_SERVERS] = json.dumps({kind: server.handle() for kind, server in servers.items()})
+
+
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    """xdist's workers start as forks too (Linux), without their own import of the SDK: a stand-in for their
+    Python forks their `python -u -c CODE`."""
+    if sys.platform != "linux":
+        return
+    folder = Path(tempfile.mkdtemp(prefix="pytest-workers-"))
+    config.add_cleanup(functools.partial(shutil.rmtree, folder, ignore_errors=True))
+    stand_in = write_relay(folder / "python", sys.executable, fork_servers())
+    for spec in specs:
+        spec.python = stand_in
 
 
 @functools.cache

@@ -16,6 +16,8 @@ this Python) where a test is about what the kit does with the server, not how uv
 --directory D run ... FILE ARGS` or `REAL FILE ARGS` of project code is forked, with this process's
 stdio, by the first of SERVERS ([ADDRESS, VARIABLES] each) whose fork starts as `python` would with
 this process's variables; it ends as the fork ends. Anything else, or a start none matches, runs REAL.
+It stands in for the Python of xdist's workers too, whose `python -u -c CODE` it forks the same way:
+each worker then starts with the SDK imported.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator, Mapping
+from importlib.machinery import BuiltinImporter
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any, ClassVar, NoReturn
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -221,7 +225,14 @@ class ForkServer:
             else:
                 theirs.append(number if given is None else given if isinstance(given, int) else given.fileno())
                 ours.append(None)
-        request = {"target": target, "args": args, "cwd": str(cwd), "environment": dict(environment), "closed": closed}
+        request = {
+            "target": target,
+            "args": args,
+            "cwd": str(cwd),
+            "environment": dict(environment),
+            "closed": closed,
+            "unbuffered": False,
+        }
         socket.send_fds(connection, [json.dumps(request).encode()], theirs)
         for fd in to_close:
             os.close(fd)
@@ -284,12 +295,21 @@ def with_children_reaped() -> None:
 
 
 def run(request: dict[str, Any]) -> None:
-    """What `python <target> <args>` would do, in `cwd` with `environment`."""
+    """What `python [-u] <target> <args>` would do, in `cwd` with `environment`."""
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["environment"])
-    fresh_stdio()
+    fresh_stdio(unbuffered=request["unbuffered"])
     target: str = request["target"]
+    if target == "-c":
+        code, *args = request["args"]
+        sys.argv = [target, *args]
+        sys.path[0] = ""
+        main = sys.modules["__main__"] = ModuleType("__main__")  # A new one: this one is the fork server's.
+        main.__loader__ = BuiltinImporter
+        main.__annotations__ = {}
+        exec(compile(code, "<string>", "exec"), vars(main))  # noqa: S102 (the code it was asked to run)
+        return
     if (Path(request["cwd"]) if target.startswith("-m ") else Path(target).resolve().parent) != PROJECT_DIR:
         forget_project_modules()
     if target.startswith("-m "):
@@ -352,11 +372,11 @@ def forget_project_modules() -> None:
             del sys.modules[name]
 
 
-def fresh_stdio() -> None:
+def fresh_stdio(*, unbuffered: bool) -> None:
     """sys.stdin, stdout and stderr made again for the descriptors the fork was given, as Python makes them at
     start (None for a closed one): the fork server's were made for its own (a pipe, /dev/null), whose kind decides
-    their buffering, and without the fork's PYTHONIOENCODING, which sets their encoding and, but for stderr's,
-    their errors."""
+    their buffering (as does -u: `unbuffered`), and without the fork's PYTHONIOENCODING, which sets their encoding
+    and, but for stderr's, their errors."""
     encoding, _, errors = os.environ.get(IO_ENCODING, "").partition(":")
     encoding = encoding and codecs.lookup(encoding).name  # As Python names it: latin-1 is iso8859-1.
     for number, name in enumerate(("stdin", "stdout", "stderr")):
@@ -367,7 +387,7 @@ def fresh_stdio() -> None:
             setattr(sys, name, None)
             setattr(sys, f"__{name}__", None)
             continue
-        buffered = not made_at_start.write_through  # -u, or PYTHONUNBUFFERED, writes through.
+        buffered = not (unbuffered or made_at_start.write_through)  # -u, or PYTHONUNBUFFERED, writes through.
         mode = "rb" if number == 0 else "wb"
         stream = open(number, mode, buffering=-1 if buffered or number == 0 else 0, closefd=False)  # noqa: SIM115
         text = io.TextIOWrapper(
@@ -404,10 +424,17 @@ def relay(forking: str, argv: list[str]) -> NoReturn:
     address = next((address for address, started_with in servers if starts_alike(os.environ, started_with)), None)
     if forked is None or address is None:
         os.execv(real, [real, *argv])  # noqa: S606 (the program it stands in for, as it was asked to run)
-    target, args, cwd = forked
+    target, args, cwd, unbuffered = forked
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.connect(address)
-    request = {"target": target, "args": args, "cwd": cwd, "environment": dict(os.environ), "closed": []}
+    request = {
+        "target": target,
+        "args": args,
+        "cwd": cwd,
+        "environment": dict(os.environ),
+        "closed": [],
+        "unbuffered": unbuffered,
+    }
     socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
     pid = EXITED.unpack(connection.recv(EXITED.size, socket.MSG_WAITALL))[0]
 
@@ -424,10 +451,15 @@ def relay(forking: str, argv: list[str]) -> NoReturn:
     sys.exit(code)
 
 
-def relayed_target(argv: list[str]) -> tuple[str, list[str], str] | None:
-    """The fork server's target, arguments and folder for `uv --directory D run [OPTIONS] FILE ARGS` or
-    `python FILE ARGS` of project code (a file with a kit beside it); None for anything else."""
+def relayed_target(argv: list[str]) -> tuple[str, list[str], str, bool] | None:
+    """The fork server's target, arguments, folder and -u for `uv --directory D run [OPTIONS] FILE ARGS`,
+    `python FILE ARGS` of project code (a file with a kit beside it), or `python [-u] -c CODE ARGS` (how xdist
+    starts a worker); None for anything else."""
     cwd = os.getcwd()
+    unbuffered = argv[:1] == ["-u"]
+    code = argv[1:] if unbuffered else argv
+    if code[:1] == ["-c"] and code[1:]:
+        return "-c", code[1:], cwd, unbuffered
     if argv[:1] == ["--directory"] and argv[2:3] == ["run"]:
         cwd, argv = os.path.abspath(argv[1]), argv[3:]
         while argv[:1] and argv[0] in UV_RUN_OPTIONS:
@@ -435,7 +467,7 @@ def relayed_target(argv: list[str]) -> tuple[str, list[str], str] | None:
     if not argv or not argv[0].endswith(".py"):
         return None
     script = Path(cwd, argv[0]).resolve()
-    return (str(script), argv[1:], cwd) if (script.parent / "kit").is_dir() else None
+    return (str(script), argv[1:], cwd, False) if (script.parent / "kit").is_dir() else None
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["relay"]:

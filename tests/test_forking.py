@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fork_server_for, started_for_real
-from tests.forking import CLOSED, Stdio
+from tests.conftest import fork_server_for, fork_servers, started_for_real
+from tests.forking import CLOSED, Stdio, write_relay
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the fork server runs on Linux only")
 
@@ -31,6 +31,7 @@ NONE_STREAMS = (  # Which streams are None, said where it can be.
     "import sys\nprint([s is None for s in (sys.stdin, sys.stdout, sys.__stderr__)], file=sys.stderr or sys.stdout)"
 )
 STDIO = 'import sys\nfor stream in sys.stdin, sys.stdout, sys.stderr: print(stream.encoding, stream.errors)\nprint("Ω")'
+CODE = "import sys\nprint(sys.argv, repr(sys.path[0]), sorted(vars()), __loader__, __spec__, sys.stdout.write_through)"
 
 
 def real_and_forked(
@@ -72,3 +73,16 @@ def test_a_fork_started_with_a_descriptor_closed_has_no_stream_for_it(tmp_path: 
     stdio[closed] = CLOSED
     real, forked = real_and_forked(tmp_path, NONE_STREAMS, dict(os.environ), stdio)
     assert forked == real
+
+
+def test_a_relay_forks_python_u_c_as_xdist_starts_a_worker_and_it_runs_as_python_would(tmp_path: Path) -> None:
+    stand_in = write_relay(tmp_path / "relay" / "python", sys.executable, fork_servers())
+    code = f'{CODE}\nprint("mcp" in sys.modules, file=sys.stderr)'
+    real, forked = (
+        subprocess.run(
+            [python, "-u", "-c", code, "an argument"], cwd=tmp_path, capture_output=True, timeout=30, check=True
+        )
+        for python in (sys.executable, stand_in)
+    )
+    assert forked.stdout == real.stdout
+    assert (real.stderr, forked.stderr) == (b"False\n", b"True\n")  # Forked: it started with the SDK imported.
