@@ -539,6 +539,12 @@ def bundle_node() -> str:
     return node_with(BUNDLE_DIR)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that wait out a time bound (`waits`) run first, so that their waits pass while other workers'
+    tests use the CPUs, not at the end, with nothing left to run beside them."""
+    items.sort(key=lambda item: item.get_closest_marker("waits") is None)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_auto_num_workers() -> int | None:
     """`-n auto` on Linux: a worker per CPU and one more, which runs while the others' tests wait on their

@@ -357,6 +357,7 @@ def test_tools_that_wait_in_worker_threads_never_starve_the_transport(probe: Std
     assert probe.remaining_stdout() == []
 
 
+@pytest.mark.waits
 def test_eof_with_stdout_unread_ends_the_server_within_the_drain_and_the_stop_bound() -> None:
     process = start_python(PROBE, cwd=PROJECT_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     replies = [call_request(number, "big", {"size": 4096}) for number in range(60)]  # Far more than a pipe holds.
@@ -368,6 +369,7 @@ def test_eof_with_stdout_unread_ends_the_server_within_the_drain_and_the_stop_bo
     process.stdout.close()
 
 
+@pytest.mark.waits
 def test_eof_waits_for_a_slow_call_only_so_long_and_says_so() -> None:
     process = StdioServer(launch=PROBE)
     process.initialize()

@@ -609,6 +609,7 @@ def test_check_reports_a_command_that_cannot_start(config: Path, capsys: pytest.
     assert any(said in out for said in ("No such file or directory", "cannot find", "File not found"))  # Wine's.
 
 
+@pytest.mark.waits
 def test_check_gives_up_on_a_server_that_never_answers(config: Path) -> None:
     entry_in(config, {"command": sys.executable, "args": ["-c", "import sys; sys.stdin.read()"]})  # Never answers.
     report = check(config, 1.0)
@@ -928,6 +929,7 @@ def test_check_makes_small_arguments_in_bounded_time_or_calls_nothing(
     assert (done.returncode, report["ok"], report["called"]) == (0, True, called), report
 
 
+@pytest.mark.waits
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("stop", [signal.SIGTERM, getattr(signal, "SIGHUP", 0)], ids=["SIGTERM", "SIGHUP"])
 def test_a_check_stopped_by_a_signal_ends_the_server_it_started(
