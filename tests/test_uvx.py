@@ -15,12 +15,12 @@ from kit.identity import scripts
 from tests.conftest import (
     NAME,
     PROJECT_DIR,
-    REPLY_TIMEOUT,
     SERVER_MODULE,
     SERVER_ONLY,
     StdioServer,
     assert_clean_exit,
     copy_project,
+    run_python,
     sample_call,
 )
 
@@ -118,14 +118,7 @@ def test_install_writes_the_uvx_entry_with_uvx_s_absolute_path(tmp_path: Path, p
 
 @pytest.mark.parametrize("arguments", [["hosts", "--uvx", "claude-code"], ["hosts", "claude-code", "--uvx"]])
 def test_uvx_with_no_source_means_this_folder(arguments: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "host_setup.py", *arguments, "--json"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=REPLY_TIMEOUT,
-        check=False,
-    )
+    done = run_python([sys.executable, "host_setup.py", *arguments, "--json"])
     assert done.returncode == 0, done.stderr
     [claude_code] = json.loads(done.stdout)
     assert claude_code["command"][-4:] == [project.uvx_path(), "--from", str(PROJECT_DIR), SCRIPT]
