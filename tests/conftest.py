@@ -625,11 +625,12 @@ def forked_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def instant_uv(tmp_path: Path) -> dict[str, str]:
     """The environment for a command-line install whose first start is not what its test is about: first on
-    PATH, a stand-in `uv` that does nothing at once (POSIX; Windows keeps the real one, a second a start)."""
+    PATH, a stand-in `uv` and `uvx` that do nothing at once (POSIX; Windows keeps the real ones, a second a start)."""
     if sys.platform == "win32":
         return dict(os.environ)
     folder = tmp_path / "instant-uv"
     folder.mkdir()
-    (folder / "uv").write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
-    (folder / "uv").chmod(0o755)
+    for name in ("uv", "uvx"):
+        (folder / name).write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+        (folder / name).chmod(0o755)
     return {**os.environ, "PATH": os.pathsep.join([str(folder), os.environ.get("PATH", "")])}

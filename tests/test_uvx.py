@@ -48,11 +48,14 @@ def test_uvx_builds_the_server_from_a_git_url(tmp_path: Path, git_url: str) -> N
     serves_a_call(git_url, elsewhere)
 
 
-def run_installed_setup_tool(source: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_installed_setup_tool(
+    source: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The setup tool as uvx installs it from `source`: a package in uv's cache, with no checkout beside it."""
     return subprocess.run(
         [project.uvx_path(), "--python", sys.executable, "--from", source, SETUP_SCRIPT, *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -60,10 +63,13 @@ def run_installed_setup_tool(source: str, *args: str, cwd: Path) -> subprocess.C
     )
 
 
-def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(tmp_path: Path, git_url: str) -> None:
+def test_the_setup_tool_run_by_uvx_sets_hosts_up_from_where_uvx_fetched_it(
+    tmp_path: Path, git_url: str, instant_uv: dict[str, str]
+) -> None:
+    """Its first start, through uvx, is `test_uvx_builds_the_server_from_a_git_url`'s subject: a stand-in's here."""
     config = tmp_path / "claude_desktop_config.json"
     printed, installed = (
-        run_installed_setup_tool(git_url, *arguments, cwd=tmp_path)
+        run_installed_setup_tool(git_url, *arguments, cwd=tmp_path, env=instant_uv)
         for arguments in (["hosts", "claude-code", "--json"], ["install", "--config", str(config)])
     )
     assert (printed.returncode, installed.returncode) == (0, 0), printed.stderr + installed.stderr
