@@ -417,8 +417,8 @@ def write_relay(path: Path, real: str, servers: list[ForkServer]) -> str:
 
 
 def relay(forking: str, argv: list[str]) -> NoReturn:
-    """Run `REAL argv` as a fork when it runs project code and a fork server's fork would start as it would; else
-    exec it. Signals that stop a process are passed on; the exit is the fork's."""
+    """Run `REAL argv` as a fork when it runs project code (or `-c CODE`) and a fork server's fork would start as it
+    would; else exec it. Signals that stop a process are passed on; the exit is the fork's."""
     servers, real = json.loads(forking)
     forked = relayed_target(argv)
     address = next((address for address, started_with in servers if starts_alike(os.environ, started_with)), None)
@@ -457,9 +457,9 @@ def relayed_target(argv: list[str]) -> tuple[str, list[str], str, bool] | None:
     starts a worker); None for anything else."""
     cwd = os.getcwd()
     unbuffered = argv[:1] == ["-u"]
-    code = argv[1:] if unbuffered else argv
-    if code[:1] == ["-c"] and code[1:]:
-        return "-c", code[1:], cwd, unbuffered
+    options_done = argv[1:] if unbuffered else argv
+    if options_done[:1] == ["-c"] and options_done[1:]:
+        return "-c", options_done[1:], cwd, unbuffered
     if argv[:1] == ["--directory"] and argv[2:3] == ["run"]:
         cwd, argv = os.path.abspath(argv[1]), argv[3:]
         while argv[:1] and argv[0] in UV_RUN_OPTIONS:
