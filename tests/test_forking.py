@@ -20,6 +20,7 @@ ENDINGS = {
     "with a code over 255": "import sys; sys.exit(300)",
     "with an error": 'raise ValueError("boom")',
     "with Ctrl-C": "raise KeyboardInterrupt",
+    "by a SIGINT": "import os, signal\nos.kill(os.getpid(), signal.SIGINT)",
     "after atexit": 'import atexit; atexit.register(print, "at exit")',
     "after a thread": 'import threading; threading.Timer(0.2, print, ["late"]).start()',
     "after a finalizer": 'class Cycle:\n    def __del__(self): raise RuntimeError("late")\nc = Cycle(); c.c = c; del c',
