@@ -6,7 +6,6 @@ WAIT_SECONDS, so that a missed wake-up costs that long at most. Nothing is impor
 
 import sys
 from importlib.machinery import ModuleSpec
-from types import ModuleType
 from typing import Any
 
 WAIT_SECONDS = 0.1
@@ -19,11 +18,8 @@ class CappedWaits:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # create_module, and all else a loader has.
         return getattr(self.loader, name)
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        return self.loader.create_module(spec)
 
     def exec_module(self, module: Any) -> None:
         self.loader.exec_module(module)
